@@ -1,0 +1,29 @@
+/** SHA-256, HMAC-SHA256 and HKDF-SHA256 (SPEC 4), all from node:crypto. */
+import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
+
+export function sha256(...parts: Buffer[]): Buffer {
+  const h = createHash('sha256')
+  for (const p of parts) h.update(p)
+  return h.digest()
+}
+
+export function hmacSha256(key: Buffer, ...parts: Buffer[]): Buffer {
+  const h = createHmac('sha256', key)
+  for (const p of parts) h.update(p)
+  return h.digest()
+}
+
+/** Constant-time comparison; a length mismatch is simply false. */
+export function equalConstantTime(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** Verify an HMAC-SHA256 tag in constant time (length checked first). */
+export function hmacVerify(key: Buffer, tag: Buffer, ...parts: Buffer[]): boolean {
+  return equalConstantTime(hmacSha256(key, ...parts), tag)
+}
+
+/** HKDF-SHA256 (RFC 5869): Extract(salt, ikm) then Expand(info, length). Throws past 255*32 bytes. */
+export function hkdf(ikm: Buffer, salt: Buffer, info: Buffer | string, length: number): Buffer {
+  return Buffer.from(hkdfSync('sha256', ikm, salt, typeof info === 'string' ? Buffer.from(info) : info, length))
+}
