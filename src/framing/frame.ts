@@ -1,0 +1,94 @@
+/**
+ * Framing (SPEC 2): every message is an unsigned LEB128 varint length, then that many bytes.
+ * The decoder wraps `length-prefixed-stream`, whose limit is checked on the prefix before the
+ * body is allocated; its errors are translated to ours, and truncation is detected at the end.
+ */
+import { Transform, type TransformCallback } from 'node:stream'
+import { createRequire } from 'node:module'
+import { FrameTooLargeError, TruncatedError } from '../errors.js'
+
+const require = createRequire(import.meta.url)
+const lps = require('length-prefixed-stream') as { decode(opts: { limit: number, allowEmpty?: boolean }): LpsDecoder }
+const varint = require('varint') as { encode(n: number, buf: Buffer, offset: number): Buffer, encodingLength(n: number): number }
+
+/** The parts of length-prefixed-stream@2.0.0's decoder we drive synchronously (pinned version). */
+interface LpsDecoder {
+  _limit: number
+  _missing: number
+  _ptr: number
+  _transform(chunk: Buffer, enc: BufferEncoding, cb: () => void): void
+  destroy(err?: Error): void
+}
+
+export interface FrameDecoderOptions {
+  /** Largest frame accepted after the first `smallFrames` frames. */
+  limit: number
+  /** SPEC 7: the first frames (the handshake) get a tighter limit. */
+  smallFrames?: number
+  smallLimit?: number
+}
+
+/**
+ * Bytes in, one frame per chunk out (readable side in object mode: one chunk is one frame).
+ * Errors: ERR_FRAME_TOO_LARGE (SPEC 2.2), ERR_TRUNCATED (SPEC 2.3).
+ */
+export class FrameDecoder extends Transform {
+  readonly #lp: LpsDecoder
+  readonly #limit: number
+  #smallLeft: number
+  #error: Error | null = null
+
+  constructor(opts: FrameDecoderOptions) {
+    super({ readableObjectMode: true, readableHighWaterMark: 16 })
+    if (!(opts.limit > 0)) throw new RangeError('frame limit must be positive')
+    this.#limit = opts.limit
+    this.#smallLeft = opts.smallFrames ?? 0
+    this.#lp = lps.decode({ limit: opts.limit, allowEmpty: true })
+    if (this.#smallLeft > 0) this.#lp._limit = Math.min(opts.smallLimit ?? opts.limit, opts.limit)
+    // The decoder's own readable push receives each complete frame: forward it to ours.
+    ;(this.#lp as unknown as { push(m: Buffer): boolean }).push = (message: Buffer) => {
+      if (this.#smallLeft > 0 && --this.#smallLeft === 0) this.#lp._limit = this.#limit
+      return this.push(message)
+    }
+    this.#lp.destroy = (err?: Error) => {
+      // SPEC 2.2: the only error length-prefixed-stream raises is a prefix over the limit.
+      this.#error ??= new FrameTooLargeError(this.#lp._limit, { cause: err })
+    }
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    if (this.#error) return callback(this.#error)
+    this.#lp._transform(chunk, 'binary', () => {})
+    callback(this.#error ?? undefined)
+  }
+
+  override _flush(callback: TransformCallback): void {
+    // SPEC 2.3: a frame cut off by the end of the stream is an error, never dropped.
+    if (this.#lp._missing > 0 || this.#lp._ptr > 0) return callback(new TruncatedError('the connection ended in the middle of a frame: the data is incomplete'))
+    callback()
+  }
+}
+
+/** Encode one frame's header: the varint length (SPEC 2.1). */
+export function frameHeader(length: number): Buffer {
+  return varint.encode(length, Buffer.allocUnsafe(varint.encodingLength(length)), 0)
+}
+
+/**
+ * Frames in (object mode: one chunk is one frame body), bytes out: varint length then body.
+ * A frame may also be written as an array of buffers, which are sent without being joined.
+ */
+export class FrameEncoder extends Transform {
+  constructor() {
+    super({ writableObjectMode: true, writableHighWaterMark: 16 })
+  }
+
+  override _transform(frame: Buffer | Buffer[], _enc: BufferEncoding, callback: TransformCallback): void {
+    const parts = Array.isArray(frame) ? frame : [frame]
+    let length = 0
+    for (const p of parts) length += p.length
+    this.push(frameHeader(length))
+    for (const p of parts) this.push(p)
+    callback()
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Decrypt stage (SPEC 5, 6): records in (writable side in object mode: one chunk is one
+ * record frame), plaintext bytes out. Nothing of a record is released before its tag verifies;
+ * the first error is final; the stream ends only after the authenticated close record.
+ */
+import { Transform, type TransformCallback } from 'node:stream'
+import { RECORD_TYPE } from '../constants.js'
+import { IntegrityError, TruncatedError } from '../errors.js'
+import { withProtector } from './encrypt.js'
+import type { RecordProtector, RecordKeys } from './protector.js'
+
+export interface DecryptOptions {
+  keys: RecordKeys | Promise<RecordKeys>
+}
+
+export class DecryptStage extends Transform {
+  #protector: RecordProtector | null = null
+  readonly #ready: Promise<void>
+  #closed = false
+
+  constructor(opts: DecryptOptions) {
+    super({ writableObjectMode: true, writableHighWaterMark: 4 })
+    this.#ready = withProtector(opts.keys, p => { this.#protector = p })
+    this.#ready.catch(() => {})
+  }
+
+  /** True once the peer's authenticated close record arrived. */
+  get peerClosed(): boolean { return this.#closed }
+
+  override _transform(record: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    if (this.#protector) return this.#open(record, callback)
+    this.#ready.then(() => this.#open(record, callback), callback)
+  }
+
+  override _flush(callback: TransformCallback): void {
+    // SPEC 6.2: an end of stream without a verified close record is truncation.
+    if (!this.#closed) return callback(new TruncatedError('the connection ended before the sender\'s authenticated end of stream: the data is incomplete'))
+    callback()
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#protector?.wipe()
+    callback(err)
+  }
+
+  #open(record: Buffer, callback: TransformCallback): void {
+    // SPEC 6.1: nothing may follow the close record.
+    if (this.#closed) return callback(new IntegrityError('data arrived after the authenticated end of stream'))
+    let opened
+    try {
+      opened = this.#protector!.open(record)
+    } catch (err) {
+      return callback(err as Error)
+    }
+    if (opened.type === RECORD_TYPE.close) {
+      if (opened.payload.length) return callback(new IntegrityError('a close record carried data'))
+      this.#closed = true
+      return callback()
+    }
+    callback(null, opened.payload.length ? opened.payload : undefined)
+  }
+}

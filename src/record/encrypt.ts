@@ -1,0 +1,66 @@
+/**
+ * Encrypt stage (SPEC 5): plaintext bytes in, sealed records out.
+ * Readable side in object mode: one chunk is one record, as the parts [ciphertext, tail]
+ * that FrameEncoder frames without joining. Its end emits the close record (SPEC 6.1).
+ */
+import { Transform, type TransformCallback } from 'node:stream'
+import { DEFAULT_RECORD_SIZE, MAX_RECORD_SIZE, RECORD_TYPE } from '../constants.js'
+import { RecordProtector, type RecordKeys } from './protector.js'
+
+export interface EncryptOptions {
+  /** The keys, or a promise of them (the stage waits: writes are held back until the handshake ends). */
+  keys: RecordKeys | Promise<RecordKeys>
+  /** SPEC 5.5: plaintext bytes per record, 1 to 1 MiB (default 64 KiB). */
+  recordSize?: number
+}
+
+export function checkRecordSize(size: number | undefined): number {
+  const s = size ?? DEFAULT_RECORD_SIZE
+  if (!Number.isInteger(s) || s < 1 || s > MAX_RECORD_SIZE) throw new RangeError(`recordSize must be 1 to ${MAX_RECORD_SIZE} bytes`)
+  return s
+}
+
+/** Base for both record stages: resolves the keys once, wipes them on destroy. */
+export function withProtector(keys: RecordKeys | Promise<RecordKeys>, onReady: (p: RecordProtector) => void): Promise<void> {
+  return Promise.resolve(keys).then(k => onReady(new RecordProtector(k)))
+}
+
+export class EncryptStage extends Transform {
+  #protector: RecordProtector | null = null
+  readonly #ready: Promise<void>
+  readonly #recordSize: number
+
+  constructor(opts: EncryptOptions) {
+    super({ readableObjectMode: true, readableHighWaterMark: 4 })
+    this.#recordSize = checkRecordSize(opts.recordSize)
+    this.#ready = withProtector(opts.keys, p => { this.#protector = p })
+    this.#ready.catch(() => {}) // the rejection reaches the stream through _transform/_flush
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    if (this.#protector) return this.#seal(chunk, callback)
+    this.#ready.then(() => this.#seal(chunk, callback), callback)
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const close = (): void => {
+      this.push(this.#protector!.seal(RECORD_TYPE.close, Buffer.alloc(0)))
+      callback()
+    }
+    if (this.#protector) return close()
+    this.#ready.then(close, callback)
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#protector?.wipe()
+    callback(err)
+  }
+
+  #seal(chunk: Buffer, callback: TransformCallback): void {
+    // SPEC 5.5: split chunks larger than the record size; smaller writes go out at once.
+    for (let off = 0; off < chunk.length; off += this.#recordSize) {
+      this.push(this.#protector!.seal(RECORD_TYPE.data, chunk.subarray(off, off + this.#recordSize)))
+    }
+    callback()
+  }
+}
