@@ -43,7 +43,7 @@ export class RecordProtector {
   readonly #random: RandomSource
 
   constructor(keys: RecordKeys) {
-    this.#key = Buffer.from(keys.key)
+    this.#key = keys.key // owned from here on: wiped by wipe()
     this.#direction = keys.direction
     this.#interval = keys.keyUpdateInterval ?? DEFAULT_KEY_UPDATE_INTERVAL
     if (!Number.isInteger(this.#interval) || this.#interval < 1) throw new RangeError('keyUpdateInterval must be a positive integer')
