@@ -1,0 +1,98 @@
+/**
+ * Cross-checks with node-forge, an independent pure-JS implementation: RSA-OAEP-SHA256 with
+ * MGF1-SHA256 both ways (SPEC 3.1), plus key loading (SPEC 3.7) and the key fingerprint (SPEC 3).
+ * One 2048-bit key, generated once by the project; forge never generates keys (too slow).
+ */
+import t from 'tap'
+import forge from 'node-forge'
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { fingerprint, generateRsaKeyPair, oaepDecrypt, oaepEncrypt, parsePrivateKey, parsePublicKey } from '../../src/crypto/rsa.js'
+
+const pair = generateRsaKeyPair(2048)
+const privateKey = parsePrivateKey(pair.privateKeyPem)
+const publicKey = parsePublicKey(pair.publicKeyPem)
+const forgePrivate = forge.pki.privateKeyFromPem(pair.privateKeyPem)
+const forgePublic = forge.pki.publicKeyFromPem(pair.publicKeyPem)
+
+/** forge's OAEP options: SHA-256 for the label hash and for MGF1 (forge's MGF1 default is SHA-1). */
+function oaep(mgfHash: forge.md.MessageDigest = forge.md.sha256.create(), label?: Buffer): object {
+  return { md: forge.md.sha256.create(), mgf1: { md: mgfHash }, ...(label ? { label: label.toString('binary') } : {}) }
+}
+const toForge = (b: Buffer): string => b.toString('binary')
+const fromForge = (s: string): Buffer => Buffer.from(s, 'binary')
+
+t.test('SPEC 3.1: a secret encrypted by forge (OAEP SHA-256, MGF1-SHA256) decrypts with oaepDecrypt', async t => {
+  for (let i = 0; i < 4; i++) {
+    const secret = randomBytes(32)
+    const ct = fromForge(forgePublic.encrypt(toForge(secret), 'RSA-OAEP', oaep()))
+    t.equal(ct.length, 256, 'a 2048-bit ciphertext')
+    t.same(oaepDecrypt(privateKey, ct), secret)
+  }
+})
+
+t.test('SPEC 3.1: a secret encrypted by oaepEncrypt decrypts with forge', async t => {
+  for (let i = 0; i < 4; i++) {
+    const secret = randomBytes(32)
+    const ct = oaepEncrypt(publicKey, secret)
+    t.same(fromForge(forgePrivate.decrypt(toForge(ct), 'RSA-OAEP', oaep())), secret)
+  }
+})
+
+t.test('SPEC 3.1: labels agree with forge; MGF1-SHA1 or a wrong label is refused', async t => {
+  const secret = randomBytes(32)
+  const label = Buffer.from('secure-pipe test label')
+  const labelled = fromForge(forgePublic.encrypt(toForge(secret), 'RSA-OAEP', oaep(undefined, label)))
+  t.same(oaepDecrypt(privateKey, labelled, label), secret, 'same label decrypts')
+  t.throws(() => oaepDecrypt(privateKey, labelled), 'missing label refused')
+  t.throws(() => oaepDecrypt(privateKey, labelled, Buffer.from('other label')), 'wrong label refused')
+  const sha1Mgf = fromForge(forgePublic.encrypt(toForge(secret), 'RSA-OAEP', oaep(forge.md.sha1.create())))
+  t.throws(() => oaepDecrypt(privateKey, sha1Mgf), 'MGF1-SHA1 ciphertext refused: the wrapper uses MGF1-SHA256')
+})
+
+t.test('SPEC 3.7: PKCS#1 and PKCS#8 private keys, SPKI and PKCS#1 public keys load', async t => {
+  const pkcs1Private = privateKey.export({ format: 'pem', type: 'pkcs1' }).toString()
+  const pkcs1Public = publicKey.export({ format: 'pem', type: 'pkcs1' }).toString()
+  t.match(pair.privateKeyPem, /^-----BEGIN PRIVATE KEY-----/, 'generated private key is PKCS#8')
+  t.match(pair.publicKeyPem, /^-----BEGIN PUBLIC KEY-----/, 'generated public key is SPKI')
+  t.match(pkcs1Private, /^-----BEGIN RSA PRIVATE KEY-----/, 'PKCS#1 private export')
+  t.match(pkcs1Public, /^-----BEGIN RSA PUBLIC KEY-----/, 'PKCS#1 public export')
+  t.ok(parsePrivateKey(pkcs1Private).equals(privateKey), 'PKCS#1 private')
+  t.ok(parsePrivateKey(Buffer.from(pair.privateKeyPem)).equals(privateKey), 'PKCS#8 private, as a Buffer')
+  t.ok(parsePublicKey(pkcs1Public).equals(publicKey), 'PKCS#1 public')
+  t.ok(parsePublicKey(pair.privateKeyPem).equals(publicKey), 'a private key PEM yields its public half')
+  t.equal(privateKey.asymmetricKeyDetails?.modulusLength, 2048, '2048 bits')
+})
+
+t.test('SPEC 3.7: encrypted, undersized, non-RSA and garbage keys give ERR_KEY', async t => {
+  const encrypted = {
+    pkcs8: privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'correct horse' }).toString(),
+    pkcs1: privateKey.export({ format: 'pem', type: 'pkcs1', cipher: 'aes-256-cbc', passphrase: 'correct horse' }).toString(),
+  }
+  for (const [name, pem] of Object.entries(encrypted)) {
+    t.throws(() => parsePrivateKey(pem), { code: 'ERR_KEY' }, `encrypted ${name} private key`)
+  }
+  const small = generateKeyPairSync('rsa', { modulusLength: 1024 })
+  t.throws(() => parsePrivateKey(small.privateKey.export({ format: 'pem', type: 'pkcs8' })), { code: 'ERR_KEY' }, '1024-bit private')
+  t.throws(() => parsePublicKey(small.publicKey.export({ format: 'pem', type: 'spki' })), { code: 'ERR_KEY' }, '1024-bit public')
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  t.throws(() => parsePrivateKey(ec.privateKey.export({ format: 'pem', type: 'pkcs8' })), { code: 'ERR_KEY' }, 'EC private')
+  t.throws(() => parsePublicKey(ec.publicKey.export({ format: 'pem', type: 'spki' })), { code: 'ERR_KEY' }, 'EC public')
+  const truncated = pair.privateKeyPem.slice(0, 200) + '\n-----END PRIVATE KEY-----\n'
+  const garbage = { empty: '', text: 'not a key', random: randomBytes(300), truncated }
+  for (const [name, bytes] of Object.entries(garbage)) {
+    t.throws(() => parsePrivateKey(bytes), { code: 'ERR_KEY' }, `${name}: private`)
+    t.throws(() => parsePublicKey(bytes), { code: 'ERR_KEY' }, `${name}: public`)
+  }
+  t.throws(() => generateRsaKeyPair(1024), RangeError, 'generateRsaKeyPair refuses 1024 bits')
+})
+
+t.test('SPEC 3: fingerprint is SHA256: + unpadded base64 of sha256(SPKI DER)', async t => {
+  // The SPKI DER comes from forge, so the expected value does not reuse the project's export.
+  const spki = fromForge(forge.asn1.toDer(forge.pki.publicKeyToAsn1(forgePublic)).getBytes())
+  t.same(spki, createPublicKey(privateKey).export({ format: 'der', type: 'spki' }), 'forge and Node agree on the SPKI DER')
+  const expected = 'SHA256:' + createHash('sha256').update(spki).digest('base64').replace(/=+$/, '')
+  t.equal(fingerprint(publicKey), expected, 'from the public key')
+  t.equal(fingerprint(privateKey), expected, 'from the private key')
+  t.equal(fingerprint(createPrivateKey(pair.privateKeyPem)), expected, 'from an unchecked KeyObject')
+  t.match(fingerprint(publicKey), /^SHA256:[A-Za-z0-9+/]{43}$/, '43 base64 characters, no padding')
+})
