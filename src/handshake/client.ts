@@ -2,7 +2,7 @@
  * The client's handshake state machine (SPEC 3.1, 3.4, 3.5): messages in, messages out, no I/O.
  */
 import type { KeyObject } from 'node:crypto'
-import { oaepDecrypt, oaepEncrypt, spkiDer } from '../crypto/rsa.js'
+import { fingerprint, oaepDecrypt, oaepEncrypt, spkiDer } from '../crypto/rsa.js'
 import { equalConstantTime } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
 import { x25519KeyPair, x25519Shared, type X25519KeyPair } from '../crypto/x25519.js'
@@ -47,6 +47,11 @@ export class ClientHandshake {
       spki: spkiDer(opts.privateKey),
       encryptedSecret: oaepEncrypt(opts.serverPublicKey, this.#kc),
     })
+  }
+
+  /** The pinned server key's fingerprint. */
+  get peerFingerprint(): string {
+    return fingerprint(this.#opts.serverPublicKey)
   }
 
   /** SPEC 3.4: check the server's proof, derive keys, answer with ClientFinished. */

@@ -1,0 +1,138 @@
+/**
+ * TCP entry points: `connect` (the handshake client) and `createServer` (the handshake server).
+ * Each connection is independent (SPEC 3), so servers scale out behind any TCP load balancer.
+ */
+import { createConnection, Server, type Socket } from 'node:net'
+import type { KeyObject } from 'node:crypto'
+import { ClientHandshake } from './handshake/client.js'
+import { AuthorizedKeys, ServerHandshake } from './handshake/server.js'
+import { SecureStream, type SessionOptions } from './session.js'
+import { checkRsaKey } from './crypto/rsa.js'
+import { SecurePipeError, toNetworkError } from './errors.js'
+import type { CipherName } from './constants.js'
+
+export interface ConnectOptions extends SessionOptions {
+  host?: string
+  port: number
+  /** The client's RSA private key. */
+  privateKey: KeyObject
+  /** The pinned server public key (serverPK.pem). */
+  serverPublicKey: KeyObject
+  /** Offered record ciphers in order of preference (default AES-128-CCM, AES-256-CCM). */
+  ciphers?: CipherName[]
+}
+
+/**
+ * Connect and complete the handshake; resolves with the secure stream.
+ *
+ * @example
+ *   const s = await connect({ host: '127.0.0.1', port: 7070, privateKey, serverPublicKey })
+ */
+export function connect(opts: ConnectOptions): Promise<SecureStream> {
+  checkRsaKey(opts.privateKey, 'the client private key')
+  checkRsaKey(opts.serverPublicKey, 'the server public key')
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: opts.host ?? '127.0.0.1', port: opts.port, allowHalfOpen: true })
+    socket.setNoDelay(true)
+    const machine = new ClientHandshake({ privateKey: opts.privateKey, serverPublicKey: opts.serverPublicKey, ...(opts.ciphers ? { ciphers: opts.ciphers } : {}) })
+    const stream = new SecureStream(socket, machine, opts)
+    const onError = (err: Error): void => reject(err instanceof SecurePipeError ? err : toNetworkError(err))
+    stream.once('error', onError)
+    stream.once('secure', () => {
+      stream.off('error', onError)
+      resolve(stream)
+    })
+  })
+}
+
+export interface ServerOptions extends SessionOptions {
+  privateKey: KeyObject
+  /** Client public keys allowed to connect. */
+  authorizedKeys: KeyObject[]
+  /** Ciphers this server allows; it picks the client's first choice among them. */
+  ciphers?: CipherName[]
+  /**
+   * Most connections in the handshake at once (default 64). Beyond it, new connections wait
+   * (unread, within their handshake timeout), so strangers cannot keep the CPU busy with RSA.
+   */
+  maxHandshakes?: number
+}
+
+/**
+ * A `net.Server` that runs the handshake on each connection and hands each secure stream to
+ * `onStream`. Emits `'handshakeError'(err, remoteAddress)` for connections that fail before that.
+ *
+ * @example
+ *   createServer({ privateKey, authorizedKeys }, s => s.pipe(process.stdout)).listen(7070, '127.0.0.1')
+ */
+export class SecureServer extends Server {
+  readonly #opts: ServerOptions
+  readonly #authorized: AuthorizedKeys
+  readonly #maxHandshakes: number
+  readonly #waiting: Socket[] = []
+  #handshaking = 0
+
+  constructor(opts: ServerOptions, onStream?: (s: SecureStream) => void) {
+    super({ allowHalfOpen: true, pauseOnConnect: true })
+    checkRsaKey(opts.privateKey, 'the server private key')
+    this.#opts = opts
+    this.#authorized = new AuthorizedKeys(opts.authorizedKeys)
+    if (this.#authorized.size === 0) throw new RangeError('authorizedKeys must hold at least one key')
+    this.#maxHandshakes = opts.maxHandshakes ?? 64
+    if (onStream) this.on('secureConnection', onStream)
+    this.on('connection', (socket: Socket) => this.#admit(socket))
+  }
+
+  /** Connections in the handshake now, and waiting for a slot. */
+  get handshakes(): { active: number, waiting: number } {
+    return { active: this.#handshaking, waiting: this.#waiting.length }
+  }
+
+  #admit(socket: Socket): void {
+    socket.setNoDelay(true)
+    socket.on('error', () => {}) // reported through the secure stream
+    if (this.#handshaking < this.#maxHandshakes) return this.#start(socket)
+    this.#waiting.push(socket)
+    // A waiting connection still has its handshake deadline.
+    const timer = setTimeout(() => {
+      const i = this.#waiting.indexOf(socket)
+      if (i >= 0) this.#waiting.splice(i, 1)
+      socket.destroy()
+    }, this.#opts.handshakeTimeoutMs ?? 10_000)
+    timer.unref()
+    socket.once('close', () => {
+      clearTimeout(timer)
+      const i = this.#waiting.indexOf(socket)
+      if (i >= 0) this.#waiting.splice(i, 1)
+    })
+  }
+
+  #start(socket: Socket): void {
+    this.#handshaking++
+    const machine = new ServerHandshake({ privateKey: this.#opts.privateKey, authorizedKeys: this.#authorized, ...(this.#opts.ciphers ? { ciphers: this.#opts.ciphers } : {}) })
+    const stream = new SecureStream(socket, machine, this.#opts)
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      this.#handshaking--
+      const next = this.#waiting.shift()
+      if (next) this.#start(next)
+    }
+    const onError = (err: Error): void => {
+      release()
+      this.emit('handshakeError', err, stream.remoteAddress)
+    }
+    stream.once('error', onError)
+    stream.once('secure', () => {
+      release()
+      stream.off('error', onError)
+      this.emit('secureConnection', stream)
+    })
+    socket.resume()
+  }
+}
+
+export function createServer(opts: ServerOptions, onStream?: (s: SecureStream) => void): SecureServer {
+  return new SecureServer(opts, onStream)
+}

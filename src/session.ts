@@ -1,0 +1,143 @@
+/**
+ * A secure stream over any duplex transport, like `tls.TLSSocket`: plaintext in and out.
+ * It composes the stages (SPEC 2-6) with `pipeline`:
+ *   inbound:  transport -> FrameDecoder -> HandshakeStage -> DecryptStage -> this (readable)
+ *   outbound: this (writable) -> EncryptStage -> FrameEncoder -> transport
+ * Handshake messages are written straight to the transport, before any record.
+ */
+import { Duplex, pipeline, type Readable } from 'node:stream'
+import { DEFAULT_RECORD_SIZE, HANDSHAKE_FRAME_LIMIT, HANDSHAKE_FRAMES, recordFrameLimit, type CipherName } from './constants.js'
+import { SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
+import { FrameDecoder, FrameEncoder, frameHeader } from './framing/frame.js'
+import { HandshakeStage } from './handshake/stream.js'
+import type { ClientHandshake } from './handshake/client.js'
+import type { ServerHandshake } from './handshake/server.js'
+import type { SessionKeys } from './handshake/keyschedule.js'
+import { DecryptStage } from './record/decrypt.js'
+import { EncryptStage, checkRecordSize } from './record/encrypt.js'
+import type { RandomSource } from './crypto/random.js'
+
+export interface SessionOptions {
+  /** SPEC 5.5: plaintext bytes per record (default 64 KiB, at most 1 MiB). Both sides must allow the peer's size. */
+  recordSize?: number
+  /** SPEC 3.7: handshake deadline in ms (default 10 000). */
+  handshakeTimeoutMs?: number
+  /** Destroy the stream with ERR_TIMEOUT after this many ms without traffic (default: none). */
+  idleTimeoutMs?: number
+  /** SPEC 5.6: records per key before a key update (default 65 536). Tests lower it. */
+  keyUpdateInterval?: number
+  /** Test-only: deterministic randomness for records (protocol vectors). */
+  random?: RandomSource
+}
+
+type Transport = Duplex & { setTimeout?(ms: number, cb?: () => void): unknown, remoteAddress?: string, remotePort?: number }
+
+/**
+ * @example
+ *   const s = await connect({ host: '127.0.0.1', port: 7070, privateKey, serverPublicKey })
+ *   s.end('hello')
+ */
+export class SecureStream extends Duplex {
+  /** `SHA256:...` of the peer's RSA key (the pinned server key, or the client's authorized key). */
+  peerFingerprint: string | null = null
+  /** SPEC 4.1: th, identical on both ends of one session. */
+  handshakeHash: Buffer | null = null
+  cipher: CipherName | null = null
+  readonly remoteAddress: string
+  readonly #transport: Transport
+  readonly #handshake: HandshakeStage
+  readonly #encrypt: EncryptStage
+  readonly #decrypt: DecryptStage
+  #finalCallback: ((err?: Error | null) => void) | null = null
+  #outboundDone = false
+
+  constructor(transport: Transport, machine: ClientHandshake | ServerHandshake, opts: SessionOptions = {}) {
+    super({ allowHalfOpen: true, readableHighWaterMark: DEFAULT_RECORD_SIZE, writableHighWaterMark: DEFAULT_RECORD_SIZE })
+    const recordSize = checkRecordSize(opts.recordSize)
+    this.#transport = transport
+    this.remoteAddress = transport.remoteAddress ? `${transport.remoteAddress}:${transport.remotePort}` : 'unknown'
+    this.#handshake = new HandshakeStage({ machine, send: (f, done) => this.#sendHandshake(f, done), ...(opts.handshakeTimeoutMs ? { timeoutMs: opts.handshakeTimeoutMs } : {}) })
+    const keys = this.#handshake.keys
+    const extra = { ...(opts.keyUpdateInterval ? { keyUpdateInterval: opts.keyUpdateInterval } : {}), ...(opts.random ? { random: opts.random } : {}) }
+    this.#encrypt = new EncryptStage({ keys: keys.then(k => ({ ...k.send, ...extra })), recordSize })
+    this.#decrypt = new DecryptStage({ keys: keys.then(k => ({ ...k.receive, ...extra })) })
+    // SPEC 7: handshake frames are limited tighter than records; any record of up to 1 MiB is accepted.
+    const decoder = new FrameDecoder({ limit: recordFrameLimit(Math.max(recordSize, 1024 * 1024)), smallFrames: HANDSHAKE_FRAMES, smallLimit: HANDSHAKE_FRAME_LIMIT })
+    this.#handshake.once('secure', (k: SessionKeys) => this.#onSecure(k, opts.idleTimeoutMs))
+    pipeline(transport, decoder, this.#handshake, this.#decrypt, err => { if (err) this.#fail(err) })
+    pipeline(this.#encrypt, new FrameEncoder(), transport, err => this.#onOutboundDone(err))
+    this.#decrypt.on('data', (chunk: Buffer) => { if (!this.push(chunk)) this.#decrypt.pause() })
+    this.#decrypt.on('end', () => this.push(null))
+    this.#handshake.start()
+  }
+
+  /** Resolves when the handshake completes; rejects with its error. */
+  get secure(): Promise<void> {
+    return this.#handshake.keys.then(() => undefined)
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
+    if (this.#encrypt.write(chunk)) return callback()
+    this.#encrypt.once('drain', () => callback())
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    // SPEC 6.1: end() sends the close record; 'finish' waits until it reached the transport.
+    if (this.#outboundDone) return callback()
+    this.#finalCallback = callback
+    this.#encrypt.end()
+  }
+
+  override _read(): void {
+    this.#decrypt.resume()
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    const e = err ? translate(err) : null
+    for (const s of [this.#handshake, this.#encrypt, this.#decrypt]) s.destroy()
+    this.#transport.destroy()
+    callback(e)
+  }
+
+  #sendHandshake(frame: Buffer, done?: () => void): void {
+    this.#transport.write(Buffer.concat([frameHeader(frame.length), frame]), () => done?.())
+  }
+
+  #onSecure(keys: SessionKeys, idleTimeoutMs?: number): void {
+    this.peerFingerprint = this.#handshake.peerFingerprint
+    this.handshakeHash = keys.handshakeHash
+    this.cipher = keys.cipher
+    if (idleTimeoutMs && this.#transport.setTimeout) {
+      this.#transport.setTimeout(idleTimeoutMs, () => this.destroy(new TimeoutError(`no data moved for ${idleTimeoutMs / 1000} s; the connection was closed as idle`)))
+    }
+    this.emit('secure')
+  }
+
+  #onOutboundDone(err: Error | null | undefined): void {
+    this.#outboundDone = true
+    const cb = this.#finalCallback
+    this.#finalCallback = null
+    if (err) {
+      this.#fail(err)
+      cb?.(translate(err))
+      return
+    }
+    cb?.()
+  }
+
+  /**
+   * Tear down with the most telling error: one of ours (ERR_AUTH, ERR_INTEGRITY...) raised by a
+   * stage beats the transport noise (premature close, EPIPE) its teardown causes in the other pipeline.
+   */
+  #fail(err: Error): void {
+    if (err instanceof SecurePipeError) this.destroy(err)
+    else setImmediate(() => this.destroy(err))
+  }
+}
+
+/** Errors from stages are ours already; the rest come from the transport. */
+function translate(err: Error): SecurePipeError {
+  return err instanceof SecurePipeError ? err : toNetworkError(err)
+}
+
+export type { Readable }
