@@ -1,0 +1,63 @@
+/**
+ * Establish the secure stream for a transfer: listen (handshake server) or connect (handshake
+ * client), as chosen by `resolveRole` (SPEC 3). The listener prints `listening on HOST:PORT`
+ * with the real port, so scripts can start the other side (issue 3).
+ */
+import { connect, createServer, toNetworkError } from '../index.js'
+import { formatAddress, type Address } from './address.js'
+import type { Role } from './options.js'
+import { formatError, type Log } from './report.js'
+
+/** The library's stream and server types, taken from the public functions themselves. */
+export type SecureStream = Awaited<ReturnType<typeof connect>>
+export type SecureServer = ReturnType<typeof createServer>
+type SessionOptions = Parameters<typeof connect>[0] extends infer O ? Omit<O, 'host' | 'port' | 'privateKey' | 'serverPublicKey'> : never
+
+/** Connect, or listen and accept exactly one authenticated peer. */
+export async function openStream(role: Role, opts: SessionOptions, log: Log): Promise<SecureStream> {
+  if (role.mode === 'connect') {
+    const { host, port } = role.address
+    try {
+      return await connect({ ...opts, host, port, privateKey: role.privateKey, serverPublicKey: role.serverPublicKey })
+    } catch (err) {
+      throw toNetworkError(err)
+    }
+  }
+  return acceptOne(role, opts, log)
+}
+
+type ListenRole = Extract<Role, { mode: 'listen' }>
+
+/**
+ * Start a server and report `listening on`. A connection that fails its handshake is logged as
+ * one line and does not stop the server: only an authenticated peer can use or end it.
+ */
+export async function listen(role: ListenRole, opts: SessionOptions, log: Log, onStream: (s: SecureStream) => void): Promise<SecureServer> {
+  const server = createServer({ ...opts, privateKey: role.privateKey, authorizedKeys: role.authorizedKeys }, onStream)
+  server.on('handshakeError', (err: unknown, remote: string) => {
+    log.warn(formatError(err).replace(/^secure-pipe: /, `secure-pipe: handshake from ${remote || 'unknown peer'} failed: `))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', err => reject(toNetworkError(err)))
+    server.listen(role.address.port, role.address.host, () => resolve())
+  })
+  const bound = server.address()
+  const port = typeof bound === 'object' && bound ? bound.port : role.address.port
+  // Printed even with --quiet: it is how scripts learn the port (README "send and recv").
+  process.stderr.write(`listening on ${formatAddress({ host: role.address.host, port } satisfies Address)}\n`)
+  return server
+}
+
+async function acceptOne(role: ListenRole, opts: SessionOptions, log: Log): Promise<SecureStream> {
+  let accepted: ((s: SecureStream) => void) | undefined
+  let first: SecureStream | undefined
+  const stream = new Promise<SecureStream>(resolve => { accepted = resolve })
+  const server = await listen(role, opts, log, s => {
+    if (first) { s.destroy(); return } // one transfer per run without --keep-open
+    first = s
+    server.close() // stop accepting; the accepted connection stays open
+    accepted?.(s)
+  })
+  server.on('error', err => log.warn(formatError(toNetworkError(err))))
+  return stream
+}

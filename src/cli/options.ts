@@ -1,0 +1,86 @@
+/**
+ * Options shared by `send` and `recv` (issue 3): which side listens, the keys of that role,
+ * cipher, timeouts and output verbosity. The listening side is the handshake server and the
+ * connecting side the client (SPEC 3), whichever of the two moves the data.
+ */
+import type { KeyObject } from 'node:crypto'
+import type { Argv } from 'yargs'
+import { loadAuthorizedKeys, loadPrivateKey, loadPublicKey, UsageError } from '../index.js'
+import { parseAddress, type Address } from './address.js'
+
+export const CIPHER_CHOICES = ['aes-128-ccm', 'aes-256-ccm'] as const
+export type CipherChoice = typeof CIPHER_CHOICES[number]
+
+/** The parsed flags common to both transfer commands. */
+export interface TransferArgs {
+  file?: string
+  listen?: string
+  connect?: string
+  key?: string
+  authorized?: string
+  serverKey?: string
+  cipher?: CipherChoice
+  handshakeTimeout?: number
+  idleTimeout?: number
+  progress?: boolean
+  quiet?: boolean
+}
+
+export function transferOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .positional('file', { type: 'string', describe: 'file to read or write; - or nothing means stdin / stdout' })
+    .option('listen', { alias: 'l', type: 'string', requiresArg: false, describe: 'listen on HOST:PORT and act as the handshake server (empty: 127.0.0.1:7070)' })
+    .option('connect', { alias: 'c', type: 'string', requiresArg: false, describe: 'connect to HOST:PORT and act as the handshake client (empty: 127.0.0.1:7070)' })
+    .conflicts('listen', 'connect')
+    .option('key', { alias: 'k', type: 'string', describe: 'own private key (default keys/server.pem when listening, keys/client.pem when connecting)' })
+    .option('authorized', { type: 'string', describe: 'listening side: PEM file or directory of allowed peer public keys (default keys/clientPK.pem)' })
+    .option('server-key', { type: 'string', describe: 'connecting side: the pinned public key of the listener (default keys/serverPK.pem)' })
+    .option('cipher', { choices: CIPHER_CHOICES, describe: 'record cipher to require (default: offer aes-128-ccm, then aes-256-ccm)' })
+    .option('handshake-timeout', { type: 'number', describe: 'seconds allowed for the handshake (library default 10)' })
+    .option('idle-timeout', { type: 'number', describe: 'seconds without traffic before the connection is dropped (library default)' })
+    .option('progress', { type: 'boolean', describe: 'show progress on stderr even when it is not a terminal' })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing but errors (and the "listening on" line)' })
+    .conflicts('quiet', 'progress')
+}
+
+export type Role =
+  | { mode: 'listen', address: Address, privateKey: KeyObject, authorizedKeys: KeyObject[] }
+  | { mode: 'connect', address: Address, privateKey: KeyObject, serverPublicKey: KeyObject }
+
+/** Decide listen or connect (`defaultMode` when neither flag is given) and load that role's keys. */
+export function resolveRole(args: TransferArgs, defaultMode: 'listen' | 'connect'): Role {
+  const mode = args.listen !== undefined ? 'listen' : args.connect !== undefined ? 'connect' : defaultMode
+  if (mode === 'listen') {
+    if (args.serverKey !== undefined) throw new UsageError('--server-key applies only when connecting; the listening side names allowed peers with --authorized')
+    const address = parseAddress(args.listen ?? '', '--listen')
+    // Authorized keys first: the usual mistake is a missing peer key, and it costs no RSA work.
+    const authorizedKeys = loadAuthorizedKeys(args.authorized ?? 'keys/clientPK.pem')
+    return { mode, address, authorizedKeys, privateKey: loadPrivateKey(args.key ?? 'keys/server.pem') }
+  }
+  if (args.authorized !== undefined) throw new UsageError('--authorized applies only when listening; the connecting side pins the listener with --server-key')
+  const address = parseAddress(args.connect ?? '', '--connect')
+  if (address.port === 0) throw new UsageError('--connect needs a port other than 0')
+  const privateKey = loadPrivateKey(args.key ?? 'keys/client.pem')
+  return { mode, address, privateKey, serverPublicKey: loadPublicKey(args.serverKey ?? 'keys/serverPK.pem') }
+}
+
+/** Library options from the flags (seconds on the command line, milliseconds in the API). */
+export function sessionOptions(args: TransferArgs): { ciphers?: CipherChoice[], handshakeTimeoutMs?: number, idleTimeoutMs?: number } {
+  const out: { ciphers?: CipherChoice[], handshakeTimeoutMs?: number, idleTimeoutMs?: number } = {}
+  if (args.cipher) out.ciphers = [args.cipher]
+  if (args.handshakeTimeout !== undefined) out.handshakeTimeoutMs = seconds(args.handshakeTimeout, '--handshake-timeout')
+  if (args.idleTimeout !== undefined) out.idleTimeoutMs = seconds(args.idleTimeout, '--idle-timeout')
+  return out
+}
+
+function seconds(value: number, flag: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} expects a positive number of seconds`)
+  return Math.round(value * 1000)
+}
+
+/** Progress is shown on a terminal or when asked for, never with --quiet (issue 3). */
+export function wantProgress(args: TransferArgs): boolean {
+  if (args.quiet) return false
+  if (args.progress !== undefined) return args.progress // --progress / --no-progress win over detection
+  return process.stderr.isTTY === true
+}

@@ -1,0 +1,62 @@
+/**
+ * Progress on stderr (a cli-progress bar) and the one-line transfer summary (issue 3).
+ * With a known size the bar shows percentage and ETA; otherwise bytes and rate only.
+ */
+import cliProgress from 'cli-progress'
+
+export interface Progress {
+  update(bytes: number): void
+  stop(): void
+}
+
+const NONE: Progress = { update() {}, stop() {} }
+
+/** A progress display, or a no-op when `enabled` is false. */
+export function createProgress(enabled: boolean, label: string, total?: number): Progress {
+  if (!enabled) return NONE
+  const known = total !== undefined && total > 0
+  const bar = new cliProgress.SingleBar({
+    stream: process.stderr,
+    noTTYOutput: true, // --progress on a pipe or file prints a line every notTTYSchedule ms
+    notTTYSchedule: 1000,
+    fps: 10,
+    hideCursor: process.stderr.isTTY === true,
+    clearOnComplete: true, // the summary line takes its place; on a pipe this avoids a blank line
+    format: (options, params) => formatLine(label, known, params.value, params.total, params.startTime, cliProgress.Format.BarFormat(params.progress, options)),
+  }, cliProgress.Presets.shades_classic)
+  bar.start(known ? total : 0, 0)
+  let stopped = false
+  return {
+    update: bytes => { if (!stopped) bar.update(bytes) },
+    stop: () => { if (!stopped) { stopped = true; bar.stop() } },
+  }
+}
+
+function formatLine(label: string, known: boolean, value: number, total: number, startTime: number, bar: string): string {
+  const elapsed = Math.max((Date.now() - startTime) / 1000, 0.001)
+  const rate = value / elapsed
+  const head = `${label} ${formatBytes(value)}`
+  if (!known) return `${head} | ${formatRate(rate)}`
+  const pct = Math.min(100, Math.floor((value / total) * 100))
+  const eta = rate > 0 ? Math.ceil((total - value) / rate) : NaN
+  return `${label} ${bar} ${String(pct).padStart(3)}% | ${formatBytes(value)} / ${formatBytes(total)} | ${formatRate(rate)} | ETA ${Number.isFinite(eta) ? `${eta}s` : '-'}`
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let v = n
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++ }
+  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`
+}
+
+/** MB/s in decimal megabytes, the unit `dd` and most benchmarks print. */
+export function formatRate(bytesPerSecond: number): string {
+  return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`
+}
+
+/** The line printed after a transfer: bytes, seconds, MB/s, peer fingerprint. */
+export function summaryLine(verb: string, bytes: number, startedAt: number, peer: string, extra = ''): string {
+  const seconds = Math.max((performance.now() - startedAt) / 1000, 0.001)
+  return `${verb} ${bytes} bytes (${formatBytes(bytes)}) in ${seconds.toFixed(2)} s, ${formatRate(bytes / seconds)}, peer ${peer}${extra}`
+}

@@ -1,0 +1,53 @@
+/**
+ * `secure-pipe recv [FILE|-]` (issue 3): receive one byte stream into FILE (atomically) or
+ * stdout, answer with a delivery receipt (SPEC 8), print a summary and exit.
+ * Listens by default; `--connect` makes it the handshake client instead.
+ */
+import type { Argv } from 'yargs'
+import { checkDestination } from './atomic-file.js'
+import { openStream, type SecureStream } from './endpoint.js'
+import { resolveRole, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
+import { createProgress, summaryLine, type Progress } from './progress.js'
+import { fileOutput, receiveInto, stdoutOutput, type Output } from './receive.js'
+import { createLog } from './report.js'
+import { onInterrupt } from './signals.js'
+import { serve, type ServeArgs } from './serve.js'
+
+export interface RecvArgs extends TransferArgs, ServeArgs {
+  force?: boolean
+}
+
+export function recvBuilder<T>(y: Argv<T>): Argv<T> {
+  return transferOptions(y)
+    .option('force', { alias: 'f', type: 'boolean', describe: 'replace an existing FILE (only after a complete, authenticated transfer)' })
+    .option('keep-open', { type: 'boolean', describe: 'serve transfers until stopped, each into --output-dir under a unique name (listening only)' })
+    .option('output-dir', { alias: 'o', type: 'string', describe: 'directory for --keep-open transfers (also usable for a single one)' })
+    .implies('keep-open', 'output-dir')
+    .example('$0 recv out.bin', 'listen on 127.0.0.1:7070 with keys/server.pem, accept keys/clientPK.pem, write out.bin')
+    .example('$0 recv --listen 0.0.0.0:7070 > data.tar', 'listen on all interfaces, write to stdout')
+    .example('$0 recv --listen 127.0.0.1:0 --quiet out.bin', 'pick a free port; read it from the "listening on" line')
+    .example('$0 recv --connect host:7070 --key keys/client.pem --server-key keys/serverPK.pem out.bin', 'fetch from a listening `send --listen`')
+    .example('$0 recv --keep-open --output-dir inbox/', 'receive transfers until Ctrl-C, one file each')
+}
+
+export async function recv(args: RecvArgs): Promise<void> {
+  if (args.keepOpen || args.outputDir !== undefined) return serve(args)
+  const file = args.file === undefined || args.file === '-' ? undefined : args.file
+  if (file !== undefined) await checkDestination(file, args.force === true)
+  const role = resolveRole(args, 'listen')
+  const log = createLog(args.quiet === true)
+  let stream: SecureStream | undefined
+  let output: Output | undefined
+  let progress: Progress | undefined
+  const release = onInterrupt(() => { progress?.stop(); output?.abort(); stream?.destroy() })
+  try {
+    stream = await openStream(role, sessionOptions(args), log)
+    const startedAt = performance.now()
+    output = file === undefined ? stdoutOutput() : await fileOutput(file, args.force === true)
+    progress = createProgress(wantProgress(args), 'recv')
+    const { bytes } = await receiveInto(stream, output, progress, log)
+    log.info(summaryLine('received', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ` into ${output.name}`))
+  } finally {
+    release()
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * How the CLI reports failure (issue 3, SPEC 9): one line `secure-pipe: <message> (<CODE>)` on
+ * stderr and an exit code from the single EXIT_CODES table. Anything that is not a
+ * SecurePipeError is a bug or an unforeseen OS condition: exit 1.
+ *
+ * @example process.exitCode = reportError(err)
+ */
+import { EXIT_CODES, SecurePipeError } from '../index.js'
+
+/** Exit codes that are not in EXIT_CODES (README "Exit codes"). */
+export const EXIT_OK = 0
+export const EXIT_UNEXPECTED = 1
+/** 128 + signal number, the shell convention. */
+export const EXIT_SIGNAL: Readonly<Record<'SIGINT' | 'SIGTERM', number>> = { SIGINT: 130, SIGTERM: 143 }
+
+/** Collapse a message to one line: the contract is one line per failure. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, '; ').trim()
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof SecurePipeError) return EXIT_CODES[err.code] ?? EXIT_UNEXPECTED
+  return EXIT_UNEXPECTED
+}
+
+/** The line printed for `err`, without the trailing newline. */
+export function formatError(err: unknown): string {
+  if (err instanceof SecurePipeError) return `secure-pipe: ${oneLine(err.message)} (${err.code})`
+  const e = err as NodeJS.ErrnoException | undefined
+  const what = e?.message ?? String(err)
+  const code = typeof e?.code === 'string' ? e.code : 'ERR_UNEXPECTED'
+  return `secure-pipe: unexpected error: ${oneLine(what)}; set SECURE_PIPE_DEBUG=1 for a stack trace (${code})`
+}
+
+/** Print the failure line (and a stack with SECURE_PIPE_DEBUG=1); return the exit code. */
+export function reportError(err: unknown): number {
+  process.stderr.write(formatError(err) + '\n')
+  if (process.env.SECURE_PIPE_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n')
+  return exitCodeFor(err)
+}
+
+/** Informational lines (listening, summaries) and warnings; `quiet` silences only the former. */
+export interface Log {
+  info(line: string): void
+  warn(line: string): void
+}
+
+export function createLog(quiet: boolean): Log {
+  return {
+    info: line => { if (!quiet) process.stderr.write(line + '\n') },
+    warn: line => { process.stderr.write(line + '\n') },
+  }
+}
