@@ -1,0 +1,162 @@
+/** Renders benchmarks/RESULTS.md from the results of run.js. */
+import { formatSize } from './args.js'
+
+const num = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–')
+const mb = (bytes) => (Number.isFinite(bytes) ? (bytes / 1e6).toFixed(1) : '–')
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : NaN)
+const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '–')
+const verdict = (ok) => (ok === null ? 'n/a (not measured)' : ok ? '**pass**' : '**miss**')
+
+function table(head, rows) {
+  const esc = (c) => String(c ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n')
+}
+
+const bulkRow = (bulk, id) => bulk?.results.find((r) => r.id === id)
+const med = (r) => r?.stats?.median
+
+export function targets(R) {
+  const out = []
+  const b = R.bulk
+  const sp = med(bulkRow(b, 'sp-aes128-file'))
+  const ossl = med(bulkRow(b, 'openssl-file'))
+  const tls = med(bulkRow(b, 'node-tls-file'))
+  const r1 = ratio(sp, ossl)
+  const r2 = ratio(sp, tls)
+  out.push(['bulk AES-128-CCM to a file ≥ 1.0x openssl s_server/s_client to a file', `${num(sp)} vs ${num(ossl)} MB/s`, x(r1), verdict(Number.isFinite(r1) ? r1 >= 1 : null)])
+  out.push(['bulk AES-128-CCM to a file ≥ 2x Node tls to a file', `${num(sp)} vs ${num(tls)} MB/s`, x(r2), verdict(Number.isFinite(r2) ? r2 >= 2 : null)])
+  const mem = (R.memory || []).filter((r) => r.id === 'sp-aes128-file' && r.rxStats.n)
+  if (mem.length) {
+    const peak = Math.max(...mem.map((r) => Math.max(r.rxStats.max, r.txStats.max)))
+    out.push(['peak RSS < 100 MB (sender and receiver, every size)', `${mb(peak)} MB`, x(peak / 100e6), verdict(peak < 100e6)])
+    const bySize = [...mem].sort((p, q) => p.size - q.size)
+    const lo = bySize[0]
+    const hi = bySize[bySize.length - 1]
+    const growth = Math.max(hi.rxStats.median - lo.rxStats.median, hi.txStats.median - lo.txStats.median)
+    out.push([`peak RSS flat with size (grows < 10 MB from ${formatSize(lo.size)} to ${formatSize(hi.size)})`, `+${mb(growth)} MB`, '', verdict(bySize.length > 1 ? growth < 10e6 : null)])
+  } else {
+    out.push(['peak RSS < 100 MB and flat with size', 'not measured', '', verdict(null)])
+  }
+  const hs = (R.handshake || []).find((r) => r.id === 'sp-c1')
+  const floor = R.floor?.sequential
+  const r3 = ratio(med(hs), floor)
+  out.push(['handshakes/s one at a time ≥ 0.9x the RSA floor 1/(2t)', `${num(med(hs))} vs ${num(floor)} /s`, x(r3), verdict(Number.isFinite(r3) ? r3 >= 0.9 : null)])
+  return out
+}
+
+function machine(R) {
+  const e = R.env
+  return [
+    '## Machine and versions',
+    '',
+    `- Date: ${e.date}`,
+    `- CPU: ${e.cpu.model} — ${e.cpu.count} logical CPU(s) (/proc/cpuinfo), AES-NI: ${e.cpu.aes ? 'yes' : 'no'}`,
+    `- Memory: ${e.memGiB} GiB; kernel ${e.kernel}`,
+    `- Node ${e.node}; Node's OpenSSL (process.versions.openssl) ${e.nodeOpenssl}`,
+    `- openssl CLI: ${e.tools.openssl || 'not found'}; socat: ${e.tools.socat || 'not found'}; /usr/bin/time: ${e.tools.time ? 'yes' : 'no'}`,
+    `- secure-pipe CLI: ${R.cliMissing ? `not run (${R.cliMissing})` : 'present'}; library: ${R.libMissing ? `not run (${R.libMissing})` : 'present'}`,
+    `- Command: \`${e.command}\` — ${R.opts.rounds} round(s), bulk size ${formatSize(R.opts.size)} (${R.opts.size} bytes), ${R.opts.seconds} s per timed sample; whole run ${num(R.elapsedS, 0)} s`,
+  ].join('\n')
+}
+
+function bulkSection(R) {
+  const b = R.bulk
+  const spBySink = { file: med(bulkRow(b, 'sp-aes128-file')), null: med(bulkRow(b, 'sp-aes128-null')) }
+  const rows = b.results.filter((r) => !r.skipped).map((r) => [
+    r.label, r.sink === 'file' ? 'file' : '/dev/null', num(r.stats.median), num(r.stats.min), num(r.stats.max), r.stats.n,
+    r.family === 'source' ? '' : x(ratio(spBySink[r.sink], r.stats.median)),
+    `${mb(r.rss.tx.median)} / ${mb(r.rss.rx.median)}`,
+    r.errors.length ? `${r.errors.length} failed round(s)` : '',
+  ])
+  const skipped = b.results.filter((r) => r.skipped).map((r) => `- \`${r.id}\`: ${r.skipped}`)
+  return [
+    '## 1. Bulk throughput',
+    '',
+    `${formatSize(b.size)} from one generator process (a fixed 1 MiB pseudo-random block written again and again with blocking writes) piped into each sender's stdin; sender and receiver are separate processes on 127.0.0.1. Time runs from spawning the sender (receiver already listening) until both have exited, so process start-up and the handshake are included. MB/s = 10^6 bytes per second; median over ${b.rounds} round(s), contenders interleaved round by round (order rotated each round). Each contender first moves a ${formatSize(4 * 2 ** 20)}+12345-byte stream whose SHA-256 is checked (file sinks); every timed file run checks the size. "sp ÷" is secure-pipe AES-128-CCM with the same sink divided by that row.`,
+    '',
+    table(['contender', 'sink', 'median MB/s', 'min', 'max', 'n', 'sp AES-128 ÷', 'peak RSS MB sender / receiver', 'note'], rows),
+    '',
+    ...(skipped.length ? ['Skipped:', '', ...skipped, ''] : []),
+    'Settings: TLS contenders use TLS 1.3 with TLS_AES_128_CCM_SHA256 only and RSA-3072 self-signed certificates made for the run. Node tls selects the suite with `ciphers` (a `ciphersuites` option would be ignored) and both ends check `getCipher()` on every run; `s_client -brief` prints the suite on every run and it is checked; socat runs with `-d -d` and its "SSL connection using" line is checked on both ends. socat uses `-b 65536`; `s_client` reads stdin 8 KiB at a time (fixed), so it sends 8 KiB TLS records. Node net uses 64 KiB high-water marks like secure-pipe.',
+  ].join('\n')
+}
+
+function cryptoSection(R) {
+  const c = R.crypto
+  const rows = c.results.map((r) => [r.label, num(r.stats.median, 0), num(r.stats.min, 0), num(r.stats.max, 0), r.stats.n])
+  const lines = ['## 2. Crypto ceiling (one core, in-process)', '', 'Per record as the protocol does it: 12 random bytes r; IV = first 12 bytes of AES-CCM(key, nonce r, plaintext r); AES-CCM(key, nonce IV, 16-byte tag, 14-byte AAD) over a 1-byte type + 64 KiB payload; the record assembled as ct `@` IV `@` tag. MB/s of payload.', '', table(['operation', 'median MB/s', 'min', 'max', 'n'], rows)]
+  if (c.libNote) lines.push('', `Library stage: ${c.libNote}.`)
+  const seal = c.results.find((r) => r.id === 'seal-128')?.stats.median
+  const open = c.results.find((r) => r.id === 'open-128')?.stats.median
+  const ceiling = Math.min(seal, open)
+  const pipe = R.bulk ? [['file', med(bulkRow(R.bulk, 'sp-aes128-file'))], ['/dev/null', med(bulkRow(R.bulk, 'sp-aes128-null'))]] : []
+  lines.push('', `Ceiling for a pipe (sender seals on one core, receiver opens on the other): min(seal, open) AES-128 = ${num(ceiling, 0)} MB/s.`)
+  for (const [sink, v] of pipe) lines.push(`- secure-pipe CLI AES-128-CCM to ${sink}: ${num(v)} MB/s = ${Number.isFinite(v) ? `${(100 * v / ceiling).toFixed(0)}%` : '–'} of that ceiling.`)
+  return lines.join('\n')
+}
+
+function handshakeSection(R) {
+  const f = R.floor
+  const rows = R.handshake.map((r) => {
+    const bound = r.concurrency === 1 ? f?.sequential : f?.concurrent
+    return r.skipped
+      ? [r.label, r.concurrency, '–', '–', '–', '–', '–', r.skipped]
+      : [r.label, r.concurrency, num(r.stats.median), num(r.stats.min), num(r.stats.max), num(r.latency.median, 2), x(ratio(r.stats.median, bound)), r.errors.length ? `${r.errors.length} failed round(s): ${r.errors[0].slice(0, 200)}` : '']
+  })
+  return [
+    '## 3. Handshakes',
+    '',
+    'A fresh TCP connection and full handshake per connection (no session resumption), client process and server process separate, for about ' + R.opts.seconds + ' s per sample; latency is the client\'s connect() to handshake done (median of the sample, then median over rounds).',
+    '',
+    table(['kind', 'at once', 'median /s', 'min', 'max', 'median latency ms', 'vs RSA bound', 'note'], rows),
+    '',
+    `RSA floor: t = ${num(f?.decryptMs, 3)} ms per RSA-3072 OAEP-SHA256 private decryption (Node crypto, KeyObject, this run). A secure-pipe handshake does one such decryption on each side, and one at a time they run one after the other: bound = 1 / (2t) = **${num(f?.sequential)} handshakes/s**. With 16 at once the client and the server process each spend t per handshake on their own core: bound = 1 / t = **${num(f?.concurrent)} handshakes/s**. "vs RSA bound" divides by the first for 1 at once and the second for 16 at once. TLS rows use the same bounds only for comparison (TLS signs with RSA-PSS instead).`,
+  ].join('\n')
+}
+
+function pingpongSection(R) {
+  const rows = R.pingpong.map((r) => (r.skipped
+    ? [r.label, '–', '–', '–', '–', r.skipped]
+    : [r.label, num(r.stats.median, 0), num(r.stats.min, 0), num(r.stats.max, 0), num(r.latency.median * 1000, 0), `${r.noDelay === false ? 'no setNoDelay on the stream' : 'setNoDelay(true)'}${r.errors.length ? `; ${r.errors.length} failed: ${r.errors[0].slice(0, 200)}` : ''}`]))
+  const sp = med(R.pingpong.find((r) => r.id === 'sp'))
+  const tls = med(R.pingpong.find((r) => r.id === 'tls'))
+  return ['## 4. Small messages (64-byte ping-pong)', '', 'One connection, one 64-byte message out and its echo back at a time, for about ' + R.opts.seconds + ' s per sample; client and echo server in separate processes.', '', table(['kind', 'median round trips/s', 'min', 'max', 'median RTT µs', 'note'], rows), '', `secure-pipe ÷ Node tls: ${x(ratio(sp, tls))}`].join('\n')
+}
+
+function memorySection(R) {
+  const rows = R.memory.map((r) => (r.skipped
+    ? [r.label, formatSize(r.size), '–', '–', '–', r.skipped]
+    : [r.label, formatSize(r.size), mb(r.txStats.max), mb(r.rxStats.max), num(r.mbpsStats.median, 0), r.errors.length ? r.errors[0].slice(0, 200) : '']))
+  return ['## 5. Memory', '', `Peak RSS (VmHWM) of each process from \`/usr/bin/time -f %M\`, moving the size to a file; ${R.opts.memRounds} round(s), largest value shown. MB = 10^6 bytes.`, '', table(['contender', 'size', 'sender peak RSS MB', 'receiver peak RSS MB', 'MB/s', 'note'], rows)].join('\n')
+}
+
+function rsaSection(R) {
+  const r = R.rsa
+  const node = r.results.find((q) => q.id === 'node-keyobject')?.stats.median
+  const rows = r.results.map((q) => [q.label, num(q.stats.median), num(q.stats.min), num(q.stats.max), q.stats.n, num(1000 / q.stats.median, 3), q.id === 'node-keyobject' ? '1.00x' : x(ratio(q.stats.median, node))])
+  return ['## 6. RSA-3072 OAEP-SHA256', '', 'Operations per second on one core in this process, about ' + R.opts.seconds + ' s per sample (node-forge: at least 3 s, at most 200 operations).', '', table(['operation', 'median ops/s', 'min', 'max', 'n', 'ms/op', '÷ Node KeyObject'], rows), ...(r.forgeNote ? ['', r.forgeNote] : [])].join('\n')
+}
+
+const QUIRKS = [
+  '## Notes on the peers',
+  '',
+  '- `openssl s_client` treats a line of stdin starting with `Q` (quit), `R` (renegotiate) or `k`/`K` (key update) as a command unless `-nocommands` is given; random data hits this within a few chunks and the transfer stops early with exit code 0 (we saw 120 KiB of 10 MB arrive). It also ignores stdin EOF when `-quiet` is used (`-quiet` implies `-ign_eof`): it sends everything and then never exits; the sender here uses `-brief -no_ign_eof -nocommands`. `s_client` reads stdin 8 KiB at a time, so it sends 8 KiB records.',
+  '- `openssl s_server -quiet` prints nothing, not even the `ACCEPT 127.0.0.1:PORT` line that tells which port `-accept 127.0.0.1:0` got; the benchmark picks a free port and waits for the LISTEN state in /proc/net/tcp rather than connecting (a probe connection would use up `-naccept 1`). s_server reads its own stdin too and closes the connection at stdin EOF (with stdin from /dev/null it wrote 0 bytes and exited 0), so its stdin is kept open (a pipe nobody writes) for the whole transfer. With `-naccept 1` it exits after the client\'s close_notify, after writing everything to stdout.',
+  '- socat has no option for TLS 1.3 suites (`cipher=` sets TLS 1.2 lists only); an `OPENSSL_CONF` file with `Ciphersuites = TLS_AES_128_CCM_SHA256` under `system_default` does it, and `-d -d` logs "SSL connection using TLS_AES_128_CCM_SHA256", which is checked. socat copies 8 KiB at a time unless `-b` is given.',
+  '- Node `tls` ignores an unknown `ciphersuites` option silently; TLS 1.3 suites are chosen with `ciphers`. Node 20\'s default high-water mark is 16 KiB; the Node workers set 64 KiB.',
+].join('\n')
+
+export function renderReport(R) {
+  const parts = ['# secure-pipe benchmarks', '', 'Generated by `npm run bench` (benchmarks/run.js); everything in one run on one machine, over 127.0.0.1 only.', '', machine(R)]
+  parts.push('', '## Targets', '', table(['target', 'measured', 'ratio', 'verdict'], targets(R)))
+  if (R.bulk) parts.push('', bulkSection(R))
+  if (R.crypto) parts.push('', cryptoSection(R))
+  if (R.handshake) parts.push('', handshakeSection(R))
+  if (R.pingpong) parts.push('', pingpongSection(R))
+  if (R.memory) parts.push('', memorySection(R))
+  if (R.rsa) parts.push('', rsaSection(R))
+  const errs = R.sectionErrors || []
+  if (errs.length) parts.push('', '## Sections that failed', '', ...errs.map((e) => `- ${e}`))
+  parts.push('', QUIRKS, '')
+  return parts.join('\n')
+}
