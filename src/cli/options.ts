@@ -43,6 +43,11 @@ export function transferOptions<T>(y: Argv<T>): Argv<T> {
     .conflicts('quiet', 'progress')
 }
 
+/** FILE, or undefined for stdin / stdout (`-`, which yargs hands over as an empty string, or nothing). */
+export function fileArg(file: string | undefined): string | undefined {
+  return file === undefined || file === '' || file === '-' ? undefined : file
+}
+
 export type Role =
   | { mode: 'listen', address: Address, privateKey: KeyObject, authorizedKeys: KeyObject[] }
   | { mode: 'connect', address: Address, privateKey: KeyObject, serverPublicKey: KeyObject }

@@ -17,6 +17,8 @@ import type { Log } from './report.js'
 export interface Output {
   readonly sink: Writable
   readonly name: string
+  /** End the sink when the data ends (a file: its _final fsyncs); stdout stays open. */
+  readonly endSink: boolean
   /** Make the data durable and visible (rename, or flush stdout). */
   commit(): Promise<void>
   /** Drop partial data where possible (a file); synchronous. */
@@ -25,14 +27,15 @@ export interface Output {
 
 export async function fileOutput(path: string, force: boolean): Promise<Output> {
   const file = await AtomicFile.create(path, { force })
-  return { sink: file.sink, name: path, commit: () => file.commit(), abort: () => file.abort() }
+  return { sink: file.sink, name: path, endSink: true, commit: () => file.commit(), abort: () => file.abort() }
 }
 
 export function stdoutOutput(): Output {
   return {
     sink: process.stdout,
     name: 'stdout',
-    // pipeline() does not end stdout; an empty write calls back once everything before it is out.
+    endSink: false,
+    // Writes to a pipe may be queued; an empty write calls back once everything before it is out.
     commit: () => new Promise<void>((resolve, reject) => process.stdout.write('', err => err ? reject(ioError(err, 'cannot write to stdout')) : resolve())),
     abort: () => {},
   }
@@ -44,7 +47,7 @@ export interface Received { bytes: number, digest: Buffer }
 export async function receiveInto(stream: SecureStream, output: Output, progress: Progress, log: Log): Promise<Received> {
   const meter = new Meter(n => progress.update(n))
   try {
-    await pipeline(stream, meter, output.sink)
+    await pipeline(stream, meter, output.sink, { end: output.endSink })
     await output.commit()
   } catch (err) {
     output.abort()

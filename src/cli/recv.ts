@@ -6,7 +6,7 @@
 import type { Argv } from 'yargs'
 import { checkDestination } from './atomic-file.js'
 import { openStream, type SecureStream } from './endpoint.js'
-import { resolveRole, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
+import { fileArg, resolveRole, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
 import { createProgress, summaryLine, type Progress } from './progress.js'
 import { fileOutput, receiveInto, stdoutOutput, type Output } from './receive.js'
 import { createLog } from './report.js'
@@ -32,7 +32,7 @@ export function recvBuilder<T>(y: Argv<T>): Argv<T> {
 
 export async function recv(args: RecvArgs): Promise<void> {
   if (args.keepOpen || args.outputDir !== undefined) return serve(args)
-  const file = args.file === undefined || args.file === '-' ? undefined : args.file
+  const file = fileArg(args.file)
   if (file !== undefined) await checkDestination(file, args.force === true)
   const role = resolveRole(args, 'listen')
   const log = createLog(args.quiet === true)

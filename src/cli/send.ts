@@ -11,7 +11,7 @@ import { SecurePipeError, toNetworkError } from '../index.js'
 import { ioError } from './atomic-file.js'
 import { openStream, type SecureStream } from './endpoint.js'
 import { Meter } from './meter.js'
-import { resolveRole, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
+import { fileArg, resolveRole, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
 import { createProgress, summaryLine, type Progress } from './progress.js'
 import { checkReceipt, collectReceipt, noReceiptError } from './receipt.js'
 import { createLog } from './report.js'
@@ -29,7 +29,7 @@ interface Source { stream: Readable, size?: number, name: string }
 
 /** Open FILE before connecting, so a typo fails at once (exit 2) rather than after the handshake. */
 async function openSource(file: string | undefined): Promise<Source> {
-  if (file === undefined || file === '-') return { stream: process.stdin, name: 'stdin' }
+  if (file === undefined) return { stream: process.stdin, name: 'stdin' }
   try {
     const st = await stat(file)
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
@@ -41,7 +41,7 @@ async function openSource(file: string | undefined): Promise<Source> {
 }
 
 export async function send(args: TransferArgs): Promise<void> {
-  const source = await openSource(args.file)
+  const source = await openSource(fileArg(args.file))
   const role = resolveRole(args, 'connect')
   const log = createLog(args.quiet === true)
   let stream: SecureStream | undefined

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { UsageError } from '../index.js'
 import { ioError } from './atomic-file.js'
 import { listen, openStream, type SecureStream } from './endpoint.js'
-import { resolveRole, sessionOptions, wantProgress, type Role, type TransferArgs } from './options.js'
+import { fileArg, resolveRole, sessionOptions, wantProgress, type Role, type TransferArgs } from './options.js'
 import { createProgress, summaryLine } from './progress.js'
 import { fileOutput, receiveInto, type Output } from './receive.js'
 import { createLog, formatError, type Log } from './report.js'
@@ -27,7 +27,7 @@ function uniqueName(dir: string): string {
 }
 
 export async function serve(args: TransferArgs & ServeArgs): Promise<void> {
-  if (args.file !== undefined && args.file !== '-') throw new UsageError('give either FILE or --output-dir, not both')
+  if (fileArg(args.file) !== undefined) throw new UsageError('give either FILE or --output-dir, not both')
   const dir = args.outputDir ?? ''
   if (dir === '') throw new UsageError('--output-dir needs a directory')
   await mkdir(dir, { recursive: true }).catch(err => { throw ioError(err, `cannot create --output-dir ${dir}`) })

@@ -1,0 +1,91 @@
+/**
+ * SPEC 8: the delivery receipt between `send` and `recv`, checked against a peer written here
+ * with the library's public API, so each side of the CLI is tested against an independent
+ * implementation of the 44-byte format.
+ */
+import t from 'tap'
+import { createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { connect, createServer, loadAuthorizedKeys, loadPrivateKey, loadPublicKey } from '../../src/index.js'
+import { connectArgs, listenArgs, makeKeys, spawnCli, tempDir, waitForListening, type Teardown } from '../helpers/cli.js'
+
+const keys = makeKeys(tempDir(t))
+type Stream = Awaited<ReturnType<typeof connect>>
+
+function receipt(count: number, digest: Buffer): Buffer {
+  const b = Buffer.alloc(44)
+  b.write('SPRC', 0, 'ascii')
+  b.writeBigUInt64BE(BigInt(count), 4)
+  digest.copy(b, 12)
+  return b
+}
+
+/** A listening peer that reads everything, then answers with `answer(bytes, sha256)`. */
+async function fakeReceiver(t: Teardown, answer: (count: number, digest: Buffer, s: Stream) => void): Promise<number> {
+  const server = createServer({ privateKey: loadPrivateKey(keys.server), authorizedKeys: loadAuthorizedKeys(keys.clientPK) }, s => {
+    const hash = createHash('sha256')
+    let count = 0
+    s.on('data', (c: Buffer) => { count += c.length; hash.update(c) })
+    s.on('end', () => answer(count, hash.digest(), s))
+    s.on('error', () => {})
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.close() })
+  return (server.address() as { port: number }).port
+}
+
+async function sendTo(t: Teardown, port: number, data: Buffer) {
+  const send = spawnCli(t, ['send', ...connectArgs(keys, port), '-'], { stdin: 'pipe' })
+  send.child.stdin!.end(data)
+  return send.done
+}
+
+t.test('SPEC 8.3: send exits 0 on a matching receipt from an independent receiver', async t => {
+  const port = await fakeReceiver(t, (n, d, s) => s.end(receipt(n, d)))
+  const r = await sendTo(t, port, randomBytes(300_000))
+  t.equal(r.code, 0, r.stderr)
+  t.match(r.stderr, /receipt verified/)
+})
+
+const bad: Array<[string, (n: number, d: Buffer, s: Stream) => void]> = [
+  ['a wrong byte count', (n, d, s) => s.end(receipt(n - 1, d))],
+  ['a wrong SHA-256', (n, d, s) => { const x = Buffer.from(d); x[0] ^= 1; s.end(receipt(n, x)) }],
+  ['a wrong magic', (n, d, s) => { const x = receipt(n, d); x[0] = 0x58; s.end(x) }],
+  ['too few bytes', (n, d, s) => s.end(receipt(n, d).subarray(0, 43))],
+  ['too many bytes', (n, d, s) => s.end(Buffer.concat([receipt(n, d), Buffer.from('!')]))],
+]
+for (const [what, answer] of bad) {
+  t.test(`SPEC 8.3: ${what} in the receipt is exit 4 (ERR_RECEIPT)`, async t => {
+    const r = await sendTo(t, await fakeReceiver(t, answer), randomBytes(100_000))
+    t.equal(r.code, 4, r.stderr)
+    t.match(r.stderr, /^secure-pipe: [^\n]+ \(ERR_RECEIPT\)\n$/)
+  })
+}
+
+t.test('SPEC 8.3: an authenticated end without a receipt is exit 5: the receiver may not have the data', async t => {
+  const r = await sendTo(t, await fakeReceiver(t, (_n, _d, s) => s.end()), randomBytes(10_000))
+  t.equal(r.code, 5, r.stderr)
+  t.match(r.stderr, /receiver may not have the data.*\(ERR_NETWORK\)\n$/)
+})
+
+t.test('SPEC 8.3: a connection dropped instead of a receipt is exit 5', async t => {
+  const r = await sendTo(t, await fakeReceiver(t, (_n, _d, s) => s.destroy()), randomBytes(10_000))
+  t.equal(r.code, 5, r.stderr)
+  t.match(r.stderr, /receiver may not have the data/)
+})
+
+t.test('SPEC 8.2: recv answers with exactly SPRC || uint64 BE count || SHA-256, then its close', async t => {
+  const dir = tempDir(t)
+  const recv = spawnCli(t, ['recv', ...listenArgs(keys), join(dir, 'r.out')])
+  const port = await waitForListening(recv)
+  const data = randomBytes(200_003)
+  const s = await connect({ host: '127.0.0.1', port, privateKey: loadPrivateKey(keys.client), serverPublicKey: loadPublicKey(keys.serverPK) })
+  const chunks: Buffer[] = []
+  s.on('data', (c: Buffer) => chunks.push(c))
+  s.end(data)
+  await once(s, 'end') // SPEC 8.2: the receiver's authenticated close follows the receipt
+  t.same(Buffer.concat(chunks), receipt(data.length, createHash('sha256').update(data).digest()))
+  t.equal((await recv.done).code, 0)
+})
