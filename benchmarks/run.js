@@ -6,10 +6,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { HELP, parseArgs } from './lib/args.js'
-import { installCleanup, killAll } from './lib/proc.js'
+import { installCleanup, killAll, run, shq } from './lib/proc.js'
 import { makeKeys } from './lib/keys.js'
 import { renderReport } from './lib/report.js'
-import { BENCH, cliMissing, findTools, loadLibrary } from './lib/tools.js'
+import { BENCH, ROOT, cliMissing, findTools, loadLibrary } from './lib/tools.js'
 import { runBulk } from './bulk.js'
 import { runCrypto } from './crypto.js'
 import { runHandshake } from './handshake.js'
@@ -27,7 +27,16 @@ function cpuInfo() {
   }
 }
 
-function environment(tools) {
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+
+async function gitState() {
+  const head = await run(`git -C ${shq(ROOT)} rev-parse --short HEAD`, { timeoutMs: 5_000 })
+  const dirty = await run(`git -C ${shq(ROOT)} status --porcelain --untracked-files=no`, { timeoutMs: 5_000 })
+  if (head.code !== 0) return 'not a git checkout'
+  return `commit ${head.stdout.trim()}${dirty.stdout.trim() ? ' with uncommitted changes' : ''} (build/ as compiled on this machine)`
+}
+
+function environment(tools, git) {
   return {
     date: new Date().toISOString(),
     cpu: cpuInfo(),
@@ -37,6 +46,8 @@ function environment(tools) {
     nodeOpenssl: process.versions.openssl,
     tools: { openssl: tools.versions.openssl || null, socat: tools.versions.socat || null, time: tools.time },
     command: ['node benchmarks/run.js', ...process.argv.slice(2)].join(' '),
+    loadStart: loadAverage(),
+    git,
   }
 }
 
@@ -55,6 +66,8 @@ async function main() {
   const t0 = Date.now()
   const runDir = join(BENCH, 'tmp', `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`)
   mkdirSync(runDir, { recursive: true })
+  // Keys and half-written outputs go with the run, however it ends (exit, error or signal).
+  if (!opts.keep) process.on('exit', () => rmSync(runDir, { recursive: true, force: true }))
   const tools = await findTools()
   for (const [name, why] of [['openssl', 'openssl'], ['socat', 'socat'], ['time', 'time']]) {
     if (!tools[name]) log(`bench: ${name} not found; its contenders are skipped (apt-get install ${why})`)
@@ -65,7 +78,7 @@ async function main() {
   const ctx = { opts, tools, keys, runDir, cliMissing: await cliMissing(), libMissing: lib.missing || null }
   if (ctx.cliMissing) log(`bench: secure-pipe CLI contenders skipped: ${ctx.cliMissing}`)
   if (ctx.libMissing) log(`bench: secure-pipe library contenders skipped: ${ctx.libMissing}`)
-  const R = { opts, env: environment(tools), cliMissing: ctx.cliMissing, libMissing: ctx.libMissing, sectionErrors: [] }
+  const R = { opts, env: environment(tools, await gitState()), cliMissing: ctx.cliMissing, libMissing: ctx.libMissing, sectionErrors: [] }
   const want = (s) => opts.only.includes(s)
   const section = async (name, fn) => {
     log(`bench: ${name}…`)
@@ -89,10 +102,10 @@ async function main() {
   if (want('pingpong')) R.pingpong = await section('pingpong', () => runPingpong(ctx, log))
   if (want('memory')) R.memory = await section('memory', () => runMemory(ctx, log))
   R.elapsedS = (Date.now() - t0) / 1000
+  R.loadEnd = loadAverage()
   const out = opts.out || join(BENCH, 'RESULTS.md')
   writeFileSync(out, renderReport(R))
   writeFileSync(join(BENCH, 'tmp', 'last-results.json'), JSON.stringify(R, null, 2))
-  if (!opts.keep) rmSync(runDir, { recursive: true, force: true })
   log(`bench: wrote ${out} in ${R.elapsedS.toFixed(0)} s`)
 }
 

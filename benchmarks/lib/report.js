@@ -5,6 +5,7 @@ const num = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–')
 const mb = (bytes) => (Number.isFinite(bytes) ? (bytes / 1e6).toFixed(1) : '–')
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : NaN)
 const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}x` : '–')
+const oneLine = (t, n = 400) => { const s = String(t).replace(/\s+/g, ' ').trim(); return s.length > n ? `${s.slice(0, n)}…` : s }
 const verdict = (ok) => (ok === null ? 'n/a (not measured)' : ok ? '**pass**' : '**miss**')
 
 function table(head, rows) {
@@ -50,6 +51,8 @@ function machine(R) {
     '## Machine and versions',
     '',
     `- Date: ${e.date}`,
+    `- Code: ${e.git}`,
+    `- Load average (1/5/15 min) at start: ${e.loadStart}; at end: ${R.loadEnd}${parseFloat(e.loadStart) > 0.5 || parseFloat(R.loadEnd) > 1.5 ? ' — other work was running on this machine, so the figures are noisier than on an idle machine' : ''}`,
     `- CPU: ${e.cpu.model} — ${e.cpu.count} logical CPU(s) (/proc/cpuinfo), AES-NI: ${e.cpu.aes ? 'yes' : 'no'}`,
     `- Memory: ${e.memGiB} GiB; kernel ${e.kernel}`,
     `- Node ${e.node}; Node's OpenSSL (process.versions.openssl) ${e.nodeOpenssl}`,
@@ -69,6 +72,7 @@ function bulkSection(R) {
     r.errors.length ? `${r.errors.length} failed round(s)` : '',
   ])
   const skipped = b.results.filter((r) => r.skipped).map((r) => `- \`${r.id}\`: ${r.skipped}`)
+  const failed = b.results.filter((r) => r.errors.length).map((r) => `- \`${r.id}\`: ${r.errors.length} of ${b.rounds} round(s) failed; first: ${oneLine(r.errors[0])}`)
   return [
     '## 1. Bulk throughput',
     '',
@@ -77,6 +81,7 @@ function bulkSection(R) {
     table(['contender', 'sink', 'median MB/s', 'min', 'max', 'n', 'sp AES-128 ÷', 'peak RSS MB sender / receiver', 'note'], rows),
     '',
     ...(skipped.length ? ['Skipped:', '', ...skipped, ''] : []),
+    ...(failed.length ? ['Failed rounds (not in the medians):', '', ...failed, ''] : []),
     'Settings: TLS contenders use TLS 1.3 with TLS_AES_128_CCM_SHA256 only and RSA-3072 self-signed certificates made for the run. Node tls selects the suite with `ciphers` (a `ciphersuites` option would be ignored) and both ends check `getCipher()` on every run; `s_client -brief` prints the suite on every run and it is checked; socat runs with `-d -d` and its "SSL connection using" line is checked on both ends. socat uses `-b 65536`; `s_client` reads stdin 8 KiB at a time (fixed), so it sends 8 KiB TLS records. Node net uses 64 KiB high-water marks like secure-pipe.',
   ].join('\n')
 }
@@ -92,6 +97,11 @@ function cryptoSection(R) {
   const pipe = R.bulk ? [['file', med(bulkRow(R.bulk, 'sp-aes128-file'))], ['/dev/null', med(bulkRow(R.bulk, 'sp-aes128-null'))]] : []
   lines.push('', `Ceiling for a pipe (sender seals on one core, receiver opens on the other): min(seal, open) AES-128 = ${num(ceiling, 0)} MB/s.`)
   for (const [sink, v] of pipe) lines.push(`- secure-pipe CLI AES-128-CCM to ${sink}: ${num(v)} MB/s = ${Number.isFinite(v) ? `${(100 * v / ceiling).toFixed(0)}%` : '–'} of that ceiling.`)
+  const stages = c.results.find((r) => r.id === 'lib-stages-128')?.stats.median
+  if (Number.isFinite(stages)) {
+    const oneCore = 1 / (1 / seal + 1 / open)
+    lines.push(`- library stages in one process (seal and open on the same core): ${num(stages, 0)} MB/s = ${(100 * stages / oneCore).toFixed(0)}% of the one-core bound 1 / (1/seal + 1/open) = ${num(oneCore, 0)} MB/s.`)
+  }
   return lines.join('\n')
 }
 
@@ -101,7 +111,7 @@ function handshakeSection(R) {
     const bound = r.concurrency === 1 ? f?.sequential : f?.concurrent
     return r.skipped
       ? [r.label, r.concurrency, '–', '–', '–', '–', '–', r.skipped]
-      : [r.label, r.concurrency, num(r.stats.median), num(r.stats.min), num(r.stats.max), num(r.latency.median, 2), x(ratio(r.stats.median, bound)), r.errors.length ? `${r.errors.length} failed round(s): ${r.errors[0].slice(0, 200)}` : '']
+      : [r.label, r.concurrency, num(r.stats.median), num(r.stats.min), num(r.stats.max), num(r.latency.median, 2), x(ratio(r.stats.median, bound)), r.errors.length ? `${r.errors.length} failed round(s): ${oneLine(r.errors[0], 200)}` : '']
   })
   return [
     '## 3. Handshakes',
@@ -117,7 +127,7 @@ function handshakeSection(R) {
 function pingpongSection(R) {
   const rows = R.pingpong.map((r) => (r.skipped
     ? [r.label, '–', '–', '–', '–', r.skipped]
-    : [r.label, num(r.stats.median, 0), num(r.stats.min, 0), num(r.stats.max, 0), num(r.latency.median * 1000, 0), `${r.noDelay === false ? 'no setNoDelay on the stream' : 'setNoDelay(true)'}${r.errors.length ? `; ${r.errors.length} failed: ${r.errors[0].slice(0, 200)}` : ''}`]))
+    : [r.label, num(r.stats.median, 0), num(r.stats.min, 0), num(r.stats.max, 0), num(r.latency.median * 1000, 0), `${r.noDelay === false ? 'no setNoDelay on the stream' : 'setNoDelay(true)'}${r.errors.length ? `; ${r.errors.length} failed: ${oneLine(r.errors[0], 200)}` : ''}`]))
   const sp = med(R.pingpong.find((r) => r.id === 'sp'))
   const tls = med(R.pingpong.find((r) => r.id === 'tls'))
   return ['## 4. Small messages (64-byte ping-pong)', '', 'One connection, one 64-byte message out and its echo back at a time, for about ' + R.opts.seconds + ' s per sample; client and echo server in separate processes.', '', table(['kind', 'median round trips/s', 'min', 'max', 'median RTT µs', 'note'], rows), '', `secure-pipe ÷ Node tls: ${x(ratio(sp, tls))}`].join('\n')
@@ -126,7 +136,7 @@ function pingpongSection(R) {
 function memorySection(R) {
   const rows = R.memory.map((r) => (r.skipped
     ? [r.label, formatSize(r.size), '–', '–', '–', r.skipped]
-    : [r.label, formatSize(r.size), mb(r.txStats.max), mb(r.rxStats.max), num(r.mbpsStats.median, 0), r.errors.length ? r.errors[0].slice(0, 200) : '']))
+    : [r.label, formatSize(r.size), mb(r.txStats.max), mb(r.rxStats.max), num(r.mbpsStats.median, 0), r.errors.length ? oneLine(r.errors[0], 200) : '']))
   return ['## 5. Memory', '', `Peak RSS (VmHWM) of each process from \`/usr/bin/time -f %M\`, moving the size to a file; ${R.opts.memRounds} round(s), largest value shown. MB = 10^6 bytes.`, '', table(['contender', 'size', 'sender peak RSS MB', 'receiver peak RSS MB', 'MB/s', 'note'], rows)].join('\n')
 }
 
