@@ -1,0 +1,152 @@
+/**
+ * Handshake negotiation and limits (SPEC 3.2, 3.6, 3.7, 7) over real sockets on 127.0.0.1:
+ * versions, ciphers, RSA key sizes, the handshake deadline and the cap on concurrent handshakes.
+ */
+import t from 'tap'
+import { once } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import { connect, createServer } from '../../src/net.js'
+import { ClientHandshake } from '../../src/handshake/client.js'
+import { encodeAlert, encodeServerHello, parseClientHello, parseServerHello } from '../../src/handshake/messages.js'
+import { oaepEncrypt, parseSpki } from '../../src/crypto/rsa.js'
+import { x25519KeyPair } from '../../src/crypto/x25519.js'
+import { ALERT, type CipherName } from '../../src/constants.js'
+import type { SecurePipeError } from '../../src/errors.js'
+import type { SecureStream } from '../../src/session.js'
+import { collect, fakeServer, handBuiltHello, rawConnect, rsaPairs, sendFrame, spkiDer, testServer, until, type TestServer } from './wire.js'
+
+const [server, client, weak] = await rsaPairs(2048, 2048, 1024)
+
+async function plainServer(extra: { ciphers?: CipherName[], handshakeTimeoutMs?: number, maxHandshakes?: number } = {}): Promise<TestServer> {
+  return testServer({ privateKey: server!.privateKey, authorizedKeys: [client!.publicKey], ...extra })
+}
+
+function handshakeError(s: TestServer): Promise<SecurePipeError> {
+  return once(s.server, 'handshakeError').then(([err]) => err as SecurePipeError)
+}
+
+function dial(port: number, extra: { ciphers?: CipherName[], handshakeTimeoutMs?: number } = {}): Promise<SecureStream> {
+  return connect({ port, privateKey: client!.privateKey, serverPublicKey: server!.publicKey, ...extra })
+}
+
+/** Send `text` from the client and read it on the server: proof the session works. */
+async function roundTrip(s: TestServer, c: SecureStream, text: string): Promise<string> {
+  await until(() => s.streams.length > 0)
+  const received = collect(s.streams.at(-1)!)
+  c.end(text)
+  return (await received).toString()
+}
+
+t.test('SPEC 3.2, 3.6: a version-2 ClientHello draws a version alert; the error names both versions', async t => {
+  const s = await plainServer()
+  t.teardown(() => s.close())
+  const { socket, frames } = await rawConnect(s.port)
+  t.teardown(() => socket.destroy())
+  const hello = Buffer.from(new ClientHandshake({ privateKey: client!.privateKey, serverPublicKey: server!.publicKey }).clientHello)
+  hello[4] = 2 // SPEC 3.1: the version byte after 'SPIP'
+  const serverSide = handshakeError(s)
+  sendFrame(socket, hello)
+  const alert = (await frames.next())!
+  t.same(alert, encodeAlert(ALERT.version), 'one version alert: SPIP 01 0f 02')
+  t.equal(await frames.next(), null, 'then the server closes')
+  const err = await serverSide
+  t.match(err, { code: 'ERR_VERSION', message: /version 2/ })
+  t.match(err.message, /version 1/)
+  t.throws(() => parseServerHello(alert), { code: 'ERR_VERSION' }, 'a version-1 client reads the alert as ERR_VERSION')
+})
+
+t.test('SPEC 3.2: a version-1 client receiving a version-2 ServerHello fails with ERR_VERSION naming both', async t => {
+  const fake = await fakeServer((helloFrame, socket) => {
+    const ch = parseClientHello(helloFrame)
+    const reply = encodeServerHello({ cipher: ch.ciphers[0]!, random: randomBytes(32), x25519: x25519KeyPair().publicKey, encryptedSecrets: oaepEncrypt(parseSpki(ch.spki), randomBytes(64)) })
+    reply[4] = 2
+    sendFrame(socket, reply)
+  })
+  t.teardown(() => fake.close())
+  await t.rejects(dial(fake.port), { code: 'ERR_VERSION', message: /version 2.*version 1/ })
+})
+
+t.test('SPEC 3.2, 3.6: no common cipher fails the client with ERR_VERSION', async t => {
+  const s = await plainServer({ ciphers: ['aes-256-ccm'] })
+  t.teardown(() => s.close())
+  const serverSide = handshakeError(s)
+  await t.rejects(dial(s.port, { ciphers: ['aes-128-ccm'] }), { code: 'ERR_VERSION' })
+  t.equal((await serverSide).code, 'ERR_VERSION')
+  t.equal(s.streams.length, 0)
+})
+
+t.test('SPEC 3.1, 3.3: aes-128-ccm and aes-256-ccm both negotiate', async t => {
+  const cases: Array<[string, CipherName[] | undefined, CipherName[] | undefined, CipherName]> = [
+    ['client offers only aes-128-ccm', ['aes-128-ccm'], undefined, 'aes-128-ccm'],
+    ['client offers only aes-256-ccm', ['aes-256-ccm'], undefined, 'aes-256-ccm'],
+    ['defaults: the client\'s first choice', undefined, undefined, 'aes-128-ccm'],
+    ['server allows only aes-256-ccm', undefined, ['aes-256-ccm'], 'aes-256-ccm'],
+  ]
+  for (const [name, offered, allowed, expected] of cases) {
+    const s = await plainServer(allowed ? { ciphers: allowed } : {})
+    const c = await dial(s.port, offered ? { ciphers: offered } : {})
+    t.equal(c.cipher, expected, `${name}: client side`)
+    t.equal(await roundTrip(s, c, `via ${expected}`), `via ${expected}`, `${name}: data flows`)
+    const peer = s.streams[0]!
+    t.equal(peer.cipher, expected, `${name}: server side`)
+    t.same(peer.handshakeHash, c.handshakeHash, `${name}: same th on both ends`)
+    c.destroy()
+    await s.close()
+  }
+})
+
+t.test('SPEC 3.7: RSA keys under 2048 bits are refused with ERR_KEY', async t => {
+  await t.rejects(async () => connect({ port: 1, privateKey: weak!.privateKey, serverPublicKey: server!.publicKey }), { code: 'ERR_KEY' }, 'client private key')
+  await t.rejects(async () => connect({ port: 1, privateKey: client!.privateKey, serverPublicKey: weak!.publicKey }), { code: 'ERR_KEY' }, 'pinned server key')
+  t.throws(() => createServer({ privateKey: weak!.privateKey, authorizedKeys: [client!.publicKey] }), { code: 'ERR_KEY' }, 'server private key')
+  t.throws(() => createServer({ privateKey: server!.privateKey, authorizedKeys: [client!.publicKey, weak!.publicKey] }), { code: 'ERR_KEY' }, 'an authorized key')
+
+  // A hand-built client presenting a 1024-bit key it owns: not authorized, so refused before any RSA work.
+  const s = await plainServer()
+  t.teardown(() => s.close())
+  const { socket, frames } = await rawConnect(s.port)
+  t.teardown(() => socket.destroy())
+  const serverSide = handshakeError(s)
+  sendFrame(socket, handBuiltHello({ spki: spkiDer(weak!.publicKey), serverPublicKey: server!.publicKey }).frame)
+  t.same(await frames.next(), encodeAlert(ALERT.auth))
+  t.equal((await serverSide).code, 'ERR_AUTH')
+})
+
+t.test('SPEC 3.7: a silent peer times the handshake out with ERR_TIMEOUT', async t => {
+  const s = await plainServer({ handshakeTimeoutMs: 300 })
+  t.teardown(() => s.close())
+  const serverSide = handshakeError(s)
+  const started = Date.now()
+  const { socket } = await rawConnect(s.port)
+  t.teardown(() => socket.destroy())
+  t.equal((await serverSide).code, 'ERR_TIMEOUT', 'server, against a client that sends nothing')
+  t.ok(Date.now() - started >= 250, 'not before the deadline')
+
+  const fake = await fakeServer(() => {})
+  t.teardown(() => fake.close())
+  await t.rejects(dial(fake.port, { handshakeTimeoutMs: 300 }), { code: 'ERR_TIMEOUT' }, 'client, against a server that never answers')
+})
+
+t.test('SPEC 7: with maxHandshakes 1, a stalled connection delays an honest client until it times out', async t => {
+  const s = await plainServer({ maxHandshakes: 1, handshakeTimeoutMs: 400 })
+  t.teardown(() => s.close())
+  const stalledError = handshakeError(s)
+  const stalled = await rawConnect(s.port)
+  t.teardown(() => stalled.socket.destroy())
+  await until(() => s.server.handshakes.active === 1)
+  const started = Date.now()
+  const pending = dial(s.port, { handshakeTimeoutMs: 5000 })
+  await until(() => s.server.handshakes.waiting === 1)
+  t.same(s.server.handshakes, { active: 1, waiting: 1 }, 'the second connection waits for the slot')
+  const c = await pending
+  const clientErrors: SecurePipeError[] = []
+  c.on('error', (e: SecurePipeError) => clientErrors.push(e))
+  t.teardown(() => c.destroy())
+  const waited = Date.now() - started
+  t.equal((await stalledError).code, 'ERR_TIMEOUT', 'the stalled connection timed out')
+  t.ok(waited >= 300 && waited < 3000, `the honest client completed after the stalled one gave up (${waited} ms)`)
+  // Past the waiting connection's own arrival deadline, its session must still work.
+  await new Promise(r => setTimeout(r, Math.max(0, started + 600 - Date.now())))
+  t.same(clientErrors.map(e => e.code), [], 'the server did not cut the session at the waiting deadline')
+  t.equal(await roundTrip(s, c, 'after the wait'), 'after the wait', 'the session outlives the wait deadline')
+})

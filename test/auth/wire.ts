@@ -1,0 +1,146 @@
+/**
+ * Raw-socket tools for the handshake tests: framed reads and writes (SPEC 2), hand-built
+ * ClientHellos (SPEC 3.1), fake servers and RSA keys. Loopback only (127.0.0.1, port 0).
+ */
+import { once } from 'node:events'
+import { connect as netConnect, createServer as netCreateServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { generateKeyPair, randomBytes, type KeyObject } from 'node:crypto'
+import { promisify } from 'node:util'
+import { FrameDecoder, frameHeader } from '../../src/framing/frame.js'
+import { encodeClientHello } from '../../src/handshake/messages.js'
+import { oaepEncrypt, spkiDer } from '../../src/crypto/rsa.js'
+import { x25519KeyPair, type X25519KeyPair } from '../../src/crypto/x25519.js'
+import { RANDOM_LENGTH, SECRET_LENGTH, type CipherName } from '../../src/constants.js'
+import { createServer, type SecureServer, type ServerOptions } from '../../src/net.js'
+import type { SecureStream } from '../../src/session.js'
+
+const generate = promisify(generateKeyPair)
+
+/** An RSA key pair as KeyObjects. */
+export interface RsaPair { privateKey: KeyObject, publicKey: KeyObject }
+
+/** Generate RSA key pairs of the given sizes in parallel (the libuv pool runs them at once). */
+export async function rsaPairs(...bits: number[]): Promise<RsaPair[]> {
+  return Promise.all(bits.map(b => generate('rsa', { modulusLength: b })))
+}
+
+/** Write one frame: varint length, then the body (SPEC 2.1). */
+export function sendFrame(socket: Socket, body: Buffer): void {
+  socket.write(Buffer.concat([frameHeader(body.length), body]))
+}
+
+/** Frame by frame reads from a socket; `next()` gives null once the peer has closed. */
+export interface FrameReader { next(): Promise<Buffer | null> }
+
+export function frameReader(socket: Socket): FrameReader {
+  const decoder = new FrameDecoder({ limit: 1 << 20 })
+  socket.on('data', chunk => decoder.write(chunk))
+  socket.on('close', () => decoder.end())
+  socket.on('error', () => {}) // a reset after the peer's close is expected here
+  const frames = decoder[Symbol.asyncIterator]()
+  return {
+    async next() {
+      const r = await frames.next()
+      return r.done ? null : (r.value as Buffer)
+    },
+  }
+}
+
+/** A raw TCP connection to 127.0.0.1:port with a frame reader on it. */
+export async function rawConnect(port: number): Promise<{ socket: Socket, frames: FrameReader }> {
+  const socket = netConnect({ host: '127.0.0.1', port })
+  const frames = frameReader(socket)
+  await once(socket, 'connect')
+  return { socket, frames }
+}
+
+/** Listen on 127.0.0.1, port 0; resolves with the port. */
+export async function listen(server: Server): Promise<number> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return (server.address() as AddressInfo).port
+}
+
+/** Close a server and every socket it still holds. */
+export async function closeServer(server: Server, sockets: Iterable<Socket> = []): Promise<void> {
+  for (const s of sockets) s.destroy()
+  await new Promise<void>(resolve => server.close(() => resolve()))
+}
+
+/**
+ * A fake server that answers every connection with `respond(clientHelloFrame, socket)`.
+ * It keeps its sockets so the test can close them.
+ */
+export async function fakeServer(respond: (clientHello: Buffer, socket: Socket) => void): Promise<{ port: number, close(): Promise<void> }> {
+  const sockets = new Set<Socket>()
+  const server = netCreateServer(socket => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    const frames = frameReader(socket)
+    void frames.next().then(hello => { if (hello) respond(hello, socket) }, () => {})
+  })
+  const port = await listen(server)
+  return { port, close: () => closeServer(server, sockets) }
+}
+
+/** What a hand-built client keeps to finish its handshake. */
+export interface HandBuiltHello { frame: Buffer, kc: Buffer, ephemeral: X25519KeyPair }
+
+/**
+ * A ClientHello built from the message pieces (SPEC 3.1): any SPKI, any encrypted secret.
+ * By default k_c is fresh and encrypted to `serverPublicKey`, as an honest client would.
+ */
+export function handBuiltHello(opts: { spki: Buffer, serverPublicKey: KeyObject, ciphers?: CipherName[], kc?: Buffer, encryptedSecret?: Buffer }): HandBuiltHello {
+  const kc = opts.kc ?? randomBytes(SECRET_LENGTH)
+  const ephemeral = x25519KeyPair()
+  const frame = encodeClientHello({
+    ciphers: opts.ciphers ?? ['aes-128-ccm'],
+    random: randomBytes(RANDOM_LENGTH),
+    x25519: ephemeral.publicKey,
+    spki: opts.spki,
+    encryptedSecret: opts.encryptedSecret ?? oaepEncrypt(opts.serverPublicKey, kc),
+  })
+  return { frame, kc, ephemeral }
+}
+
+/** A listening SecureServer with the streams it handed out and a way to close it. */
+export interface TestServer {
+  server: SecureServer
+  port: number
+  /** Streams that completed the handshake ('secureConnection'). */
+  streams: SecureStream[]
+  close(): Promise<void>
+}
+
+export async function testServer(opts: ServerOptions): Promise<TestServer> {
+  const streams: SecureStream[] = []
+  const sockets = new Set<Socket>()
+  const server = createServer(opts, s => {
+    s.on('error', () => {})
+    streams.push(s)
+  })
+  server.on('connection', (s: Socket) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  const port = await listen(server)
+  return { server, port, streams, close: () => closeServer(server, sockets) }
+}
+
+/** Read a stream to its end. */
+export async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const c of stream) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** Resolve once `check()` holds, polling every 5 ms; reject after `ms`. */
+export async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time')
+    await new Promise(r => setTimeout(r, 5))
+  }
+}
+
+export { spkiDer }
