@@ -28,10 +28,10 @@ export interface ConnectOptions extends SessionOptions {
  * @example
  *   const s = await connect({ host: '127.0.0.1', port: 7070, privateKey, serverPublicKey })
  */
-export function connect(opts: ConnectOptions): Promise<SecureStream> {
+export async function connect(opts: ConnectOptions): Promise<SecureStream> {
   checkRsaKey(opts.privateKey, 'the client private key')
   checkRsaKey(opts.serverPublicKey, 'the server public key')
-  return new Promise((resolve, reject) => {
+  return await new Promise((resolve, reject) => {
     const socket = createConnection({ host: opts.host ?? '127.0.0.1', port: opts.port, allowHalfOpen: true })
     socket.setNoDelay(true)
     const machine = new ClientHandshake({ privateKey: opts.privateKey, serverPublicKey: opts.serverPublicKey, ...(opts.ciphers ? { ciphers: opts.ciphers } : {}) })
@@ -76,6 +76,7 @@ export class SecureServer extends Server {
     super({ allowHalfOpen: true, pauseOnConnect: true })
     checkRsaKey(opts.privateKey, 'the server private key')
     this.#opts = opts
+    opts.authorizedKeys.forEach((k, i) => checkRsaKey(k, `authorized key ${i + 1}`))
     this.#authorized = new AuthorizedKeys(opts.authorizedKeys)
     if (this.#authorized.size === 0) throw new RangeError('authorizedKeys must hold at least one key')
     this.#maxHandshakes = opts.maxHandshakes ?? 64
@@ -96,7 +97,8 @@ export class SecureServer extends Server {
     // A waiting connection still has its handshake deadline.
     const timer = setTimeout(() => {
       const i = this.#waiting.indexOf(socket)
-      if (i >= 0) this.#waiting.splice(i, 1)
+      if (i < 0) return // it got a slot; its handshake has its own deadline
+      this.#waiting.splice(i, 1)
       socket.destroy()
     }, this.#opts.handshakeTimeoutMs ?? 10_000)
     timer.unref()
