@@ -18,7 +18,7 @@ export function parseAddress(text: string, flag: string): Address {
   if (!m) throw new UsageError(`${flag} expects HOST:PORT (for example 127.0.0.1:7070), got '${text}'`)
   const port = Number(m[3])
   if (!Number.isInteger(port) || port > 65535) throw new UsageError(`${flag}: port ${m[3]} is out of range (0 to 65535)`)
-  const host = m[1] ?? (m[2] || DEFAULT_HOST)
+  const host = m[1] || m[2] || DEFAULT_HOST
   return { host, port }
 }
 

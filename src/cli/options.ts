@@ -37,10 +37,9 @@ export function transferOptions<T>(y: Argv<T>): Argv<T> {
     .option('server-key', { type: 'string', describe: 'connecting side: the pinned public key of the listener (default keys/serverPK.pem)' })
     .option('cipher', { choices: CIPHER_CHOICES, describe: 'record cipher to require (default: offer aes-128-ccm, then aes-256-ccm)' })
     .option('handshake-timeout', { type: 'number', describe: 'seconds allowed for the handshake (library default 10)' })
-    .option('idle-timeout', { type: 'number', describe: 'seconds without traffic before the connection is dropped (library default)' })
+    .option('idle-timeout', { type: 'number', describe: 'seconds without traffic before the connection is dropped (default: none; 60 with --keep-open)' })
     .option('progress', { type: 'boolean', describe: 'show progress on stderr even when it is not a terminal' })
-    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing but errors (and the "listening on" line)' })
-    .conflicts('quiet', 'progress')
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing but errors (and the "listening on" line); wins over --progress' })
 }
 
 /** FILE, or undefined for stdin / stdout (`-`, which yargs hands over as an empty string, or nothing). */

@@ -34,6 +34,7 @@ export async function recv(args: RecvArgs): Promise<void> {
   if (args.keepOpen || args.outputDir !== undefined) return serve(args)
   const file = fileArg(args.file)
   if (file !== undefined) await checkDestination(file, args.force === true)
+  const session = sessionOptions(args) // flag errors before key errors
   const role = resolveRole(args, 'listen')
   const log = createLog(args.quiet === true)
   let stream: SecureStream | undefined
@@ -41,7 +42,7 @@ export async function recv(args: RecvArgs): Promise<void> {
   let progress: Progress | undefined
   const release = onInterrupt(() => { progress?.stop(); output?.abort(); stream?.destroy() })
   try {
-    stream = await openStream(role, sessionOptions(args), log)
+    stream = await openStream(role, session, log)
     const startedAt = performance.now()
     output = file === undefined ? stdoutOutput() : await fileOutput(file, args.force === true)
     progress = createProgress(wantProgress(args), 'recv')

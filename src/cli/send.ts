@@ -42,13 +42,14 @@ async function openSource(file: string | undefined): Promise<Source> {
 
 export async function send(args: TransferArgs): Promise<void> {
   const source = await openSource(fileArg(args.file))
+  const session = sessionOptions(args) // flag errors before key errors
   const role = resolveRole(args, 'connect')
   const log = createLog(args.quiet === true)
   let stream: SecureStream | undefined
   let progress: Progress | undefined
   const release = onInterrupt(() => { progress?.stop(); stream?.destroy(); source.stream.destroy() })
   try {
-    stream = await openStream(role, sessionOptions(args), log)
+    stream = await openStream(role, session, log)
     const startedAt = performance.now()
     progress = createProgress(wantProgress(args), 'send', source.size)
     const bytes = await sendAndConfirm(stream, source, progress)

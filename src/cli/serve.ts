@@ -30,25 +30,31 @@ export async function serve(args: TransferArgs & ServeArgs): Promise<void> {
   if (fileArg(args.file) !== undefined) throw new UsageError('give either FILE or --output-dir, not both')
   const dir = args.outputDir ?? ''
   if (dir === '') throw new UsageError('--output-dir needs a directory')
-  await mkdir(dir, { recursive: true }).catch(err => { throw ioError(err, `cannot create --output-dir ${dir}`) })
+  const session = sessionOptions(args) // flag errors before key errors
   const role = resolveRole(args, 'listen')
+  if (args.keepOpen && role.mode !== 'listen') throw new UsageError('--keep-open serves transfers as the listening side; drop --connect')
+  await mkdir(dir, { recursive: true }).catch(err => { throw ioError(err, `cannot create --output-dir ${dir}`) })
   const log = createLog(args.quiet === true)
   const active = new Set<{ stream: SecureStream, output?: Output }>()
   const release = onInterrupt(() => { for (const t of active) { t.output?.abort(); t.stream.destroy() } })
   if (!args.keepOpen) {
     try {
-      await receiveOne(await openStream(role, sessionOptions(args), log), dir, active, log, wantProgress(args))
+      await receiveOne(await openStream(role, session, log), dir, active, log, wantProgress(args))
     } finally {
       release()
     }
     return
   }
-  await serveForever(role, args, dir, active, log)
+  await serveForever(role, session, dir, active, log)
 }
 
-async function serveForever(role: Role, args: TransferArgs, dir: string, active: Set<{ stream: SecureStream }>, log: Log): Promise<never> {
-  if (role.mode !== 'listen') throw new UsageError('--keep-open serves transfers as the listening side; drop --connect')
-  await listen(role, sessionOptions(args), log, stream => {
+/** Issue 5: a long-running server drops connections idle for this long unless --idle-timeout says otherwise. */
+export const SERVE_IDLE_TIMEOUT_MS = 60_000
+
+async function serveForever(role: Role, session: ReturnType<typeof sessionOptions>, dir: string, active: Set<{ stream: SecureStream }>, log: Log): Promise<never> {
+  if (role.mode !== 'listen') throw new UsageError('--keep-open needs the listening side')
+  const opts = { idleTimeoutMs: SERVE_IDLE_TIMEOUT_MS, ...session }
+  await listen(role, opts, log, stream => {
     // Concurrent transfers: no progress bar (they would overwrite each other); one summary line each.
     receiveOne(stream, dir, active, log, false).catch(err => log.warn(formatError(err).replace(/^secure-pipe: /, `secure-pipe: transfer from ${stream.remoteAddress} failed: `)))
   })

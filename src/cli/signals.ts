@@ -12,7 +12,7 @@ type Signal = keyof typeof EXIT_SIGNAL
 export function onInterrupt(teardown: () => void): () => void {
   const handler = (signal: Signal): void => {
     try { teardown() } catch { /* exiting anyway */ }
-    process.stderr.write(`secure-pipe: interrupted by ${signal}; the transfer was abandoned and partial output removed (${signal})\n`)
+    process.stderr.write(`secure-pipe: interrupted by ${signal}; any transfer in progress was abandoned and its partial output removed (${signal})\n`)
     process.exit(EXIT_SIGNAL[signal])
   }
   const signals: Signal[] = ['SIGINT', 'SIGTERM']
