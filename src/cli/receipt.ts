@@ -26,8 +26,8 @@ export function encodeReceipt(bytes: number, digest: Buffer): Buffer {
 }
 
 /** The receiver went away without confirming (exit 5, issue 3). */
-export function noReceiptError(why: string, cause?: unknown): NetworkError {
-  return new NetworkError(`${why} before the receiver confirmed delivery: the receiver may not have the data; send it again`, cause === undefined ? undefined : { cause })
+export function noReceiptError(what: string, cause?: unknown): NetworkError {
+  return new NetworkError(`${what.replace(/[.;]\s*$/, '')}: the receiver may not have the data; send it again`, cause === undefined ? undefined : { cause })
 }
 
 /** SPEC 8: check a received receipt against what was sent; throws ReceiptError or NetworkError. */
@@ -64,6 +64,6 @@ export function collectReceipt(stream: Readable): Promise<Buffer> {
     })
     stream.once('end', () => resolve(Buffer.concat(chunks, length)))
     stream.once('error', reject)
-    stream.once('close', () => reject(noReceiptError('the connection closed')))
+    stream.once('close', () => reject(noReceiptError('the connection closed before the receiver confirmed delivery')))
   })
 }

@@ -48,6 +48,10 @@ export async function recv(args: RecvArgs): Promise<void> {
     progress = createProgress(wantProgress(args), 'recv')
     const { bytes } = await receiveInto(stream, output, progress, log)
     log.info(summaryLine('received', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ` into ${output.name}`))
+  } catch (err) {
+    output?.abort()
+    stream?.destroy() // no receipt: the sender reports that we may not have the data
+    throw err
   } finally {
     release()
   }

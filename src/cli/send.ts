@@ -90,13 +90,13 @@ async function sendAndConfirm(stream: SecureStream, source: Source, progress: Pr
 function sendError(err: unknown, source: Source): unknown {
   const e = err as NodeJS.ErrnoException
   if (err instanceof SecurePipeError) {
-    if (err.code === 'ERR_TRUNCATED') return noReceiptError('the connection ended', err)
-    if (err.code === 'ERR_NETWORK' && !/may not have the data/.test(err.message)) return noReceiptError(err.message.replace(/[.;]\s*$/, ''), err)
+    if (err.code === 'ERR_TRUNCATED') return noReceiptError('the connection ended before the receiver confirmed delivery', err)
+    if (err.code === 'ERR_NETWORK' && !/may not have the data/.test(err.message)) return noReceiptError(err.message, err)
     if (err.code === 'ERR_TIMEOUT') return new SecurePipeError('ERR_TIMEOUT', `${err.message.replace(/[.;]\s*$/, '')}; the receiver may not have the data`, { cause: err })
     return err
   }
-  if (e?.code === 'ERR_STREAM_PREMATURE_CLOSE') return noReceiptError('the connection closed', err)
+  if (e?.code === 'ERR_STREAM_PREMATURE_CLOSE') return noReceiptError('the connection closed before the receiver confirmed delivery', err)
   if (e?.syscall === 'read' || e?.path !== undefined) return ioError(err, `cannot read ${source.name}`)
-  if (e?.code === 'ECONNRESET' || e?.code === 'EPIPE') return noReceiptError(toNetworkError(err).message.replace(/[.;]\s*$/, ''), err)
+  if (e?.code === 'ECONNRESET' || e?.code === 'EPIPE') return noReceiptError(toNetworkError(err).message, err)
   return err
 }
