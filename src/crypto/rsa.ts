@@ -63,14 +63,28 @@ export function parseSpki(der: Buffer): KeyObject {
   return checkRsaKey(createPublicKey({ key: der, format: 'der', type: 'spki' }), 'the peer key')
 }
 
+// A handshake needs the SPKI and fingerprint of long-lived keys on every connection: export once per KeyObject.
+const spkiCache = new WeakMap<KeyObject, Buffer>()
+const fingerprintCache = new WeakMap<KeyObject, string>()
+
 export function spkiDer(key: KeyObject): Buffer {
-  const pub = key.type === 'private' ? createPublicKey(key) : key
-  return pub.export({ format: 'der', type: 'spki' })
+  let der = spkiCache.get(key)
+  if (!der) {
+    const pub = key.type === 'private' ? createPublicKey(key) : key
+    der = pub.export({ format: 'der', type: 'spki' })
+    spkiCache.set(key, der)
+  }
+  return der
 }
 
 /** `SHA256:` + unpadded base64 of the SPKI DER, the form `ssh-keygen -l` prints. */
 export function fingerprint(key: KeyObject): string {
-  return 'SHA256:' + createHash('sha256').update(spkiDer(key)).digest('base64').replace(/=+$/, '')
+  let fp = fingerprintCache.get(key)
+  if (!fp) {
+    fp = 'SHA256:' + createHash('sha256').update(spkiDer(key)).digest('base64').replace(/=+$/, '')
+    fingerprintCache.set(key, fp)
+  }
+  return fp
 }
 
 /** A new RSA key pair; PEM strings (PKCS#8 private, SPKI public). */

@@ -14,13 +14,14 @@ function checkLength(raw: Buffer, what: string): void {
 
 /** A fresh key pair, or one from a fixed 32-byte private key (test vectors only). */
 export function x25519KeyPair(fixedPrivate?: Buffer): X25519KeyPair {
-  let privateKey: KeyObject
-  if (fixedPrivate) {
-    checkLength(fixedPrivate, 'private key')
-    privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, fixedPrivate]), format: 'der', type: 'pkcs8' })
-  } else {
-    privateKey = generateKeyPairSync('x25519').privateKey
+  if (!fixedPrivate) {
+    // One call gives the public half already encoded: cheaper than deriving and exporting it.
+    // (@types/node types only the both-encoded and neither-encoded forms; Node accepts one.)
+    const { privateKey, publicKey } = (generateKeyPairSync as unknown as (t: 'x25519', o: object) => { privateKey: KeyObject, publicKey: Buffer })('x25519', { publicKeyEncoding: { format: 'der', type: 'spki' } })
+    return { privateKey, publicKey: publicKey.subarray(publicKey.length - X25519_LENGTH) }
   }
+  checkLength(fixedPrivate, 'private key')
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, fixedPrivate]), format: 'der', type: 'pkcs8' })
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' })
   return { privateKey, publicKey: spki.subarray(spki.length - X25519_LENGTH) }
 }

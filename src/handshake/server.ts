@@ -2,7 +2,7 @@
  * The server's handshake state machine (SPEC 3.2, 3.3, 3.5): messages in, messages out, no I/O.
  */
 import type { KeyObject } from 'node:crypto'
-import { fingerprint, oaepDecrypt, oaepEncrypt, parseSpki, spkiDer } from '../crypto/rsa.js'
+import { fingerprint, oaepDecrypt, oaepEncrypt, spkiDer } from '../crypto/rsa.js'
 import { equalConstantTime } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
 import { x25519KeyPair, x25519Shared } from '../crypto/x25519.js'
@@ -85,7 +85,7 @@ export class ServerHandshake {
       cipher,
       random: serverRandom,
       x25519: ephemeral.publicKey,
-      encryptedSecrets: oaepEncrypt(parseSpki(ch.spki), Buffer.concat([kc, ks])),
+      encryptedSecrets: oaepEncrypt(known, Buffer.concat([kc, ks])),
     })
     this.#schedule = deriveKeys(frame, serverHello, Buffer.concat([kc, ks, shared]), cipher)
     this.#cipher = cipher

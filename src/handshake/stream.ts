@@ -73,7 +73,7 @@ export class HandshakeStage extends Transform {
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     clearTimeout(this.#timer)
-    this.#reject(err ?? new NetworkError('the connection closed during the handshake'))
+    if (!this.#done) this.#reject(err ?? new NetworkError('the connection closed during the handshake'))
     callback(err)
   }
 
