@@ -22,10 +22,20 @@ process.on('exit', () => {
 /** Fail early, before listening: FILE must be writable and absent unless `force`. */
 export async function checkDestination(path: string, force: boolean): Promise<void> {
   const existing = await stat(path).catch(() => undefined)
+  if (await isDevice(path)) return
   if (existing?.isDirectory()) throw new UsageError(`${path} is a directory; name a file, or use --output-dir`)
   if (existing && !force) throw new UsageError(`${path} already exists; pass --force to replace it (it is replaced only after a complete transfer)`)
   const dir = dirname(path)
   await access(dir, constants.W_OK).catch(err => { throw ioError(err, `cannot write into directory ${dir}`) })
+}
+
+/**
+ * A character device, FIFO or socket (`/dev/null`, a named pipe): written in place like stdout.
+ * Renaming a file onto it would replace the device itself.
+ */
+export async function isDevice(path: string): Promise<boolean> {
+  const st = await stat(path).catch(() => undefined)
+  return st !== undefined && !st.isFile() && !st.isDirectory()
 }
 
 export function ioError(err: unknown, what: string): IoError {

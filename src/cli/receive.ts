@@ -5,6 +5,7 @@
  */
 import { pipeline } from 'node:stream/promises'
 import type { Writable } from 'node:stream'
+import { createWriteStream } from 'node:fs'
 import { SecurePipeError, TruncatedError } from '../index.js'
 import { AtomicFile, ioError } from './atomic-file.js'
 import type { SecureStream } from './endpoint.js'
@@ -28,6 +29,12 @@ export interface Output {
 export async function fileOutput(path: string, force: boolean): Promise<Output> {
   const file = await AtomicFile.create(path, { force })
   return { sink: file.sink, name: path, endSink: true, commit: () => file.commit(), abort: () => file.abort() }
+}
+
+/** A device or FIFO named as FILE (`recv /dev/null`): written in place, no rename (see isDevice). */
+export function deviceOutput(path: string): Output {
+  const sink = createWriteStream(path, { flags: 'w', highWaterMark: 1024 * 1024 })
+  return { sink, name: path, endSink: true, commit: async () => {}, abort: () => { sink.destroy() } }
 }
 
 export function stdoutOutput(): Output {

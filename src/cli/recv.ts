@@ -4,11 +4,11 @@
  * Listens by default; `--connect` makes it the handshake client instead.
  */
 import type { Argv } from 'yargs'
-import { checkDestination } from './atomic-file.js'
+import { checkDestination, isDevice } from './atomic-file.js'
 import { openStream, type SecureStream } from './endpoint.js'
 import { fileArg, resolveRole, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
 import { createProgress, summaryLine, type Progress } from './progress.js'
-import { fileOutput, receiveInto, stdoutOutput, type Output } from './receive.js'
+import { deviceOutput, fileOutput, receiveInto, stdoutOutput, type Output } from './receive.js'
 import { createLog } from './report.js'
 import { onInterrupt } from './signals.js'
 import { serve, type ServeArgs } from './serve.js'
@@ -44,7 +44,7 @@ export async function recv(args: RecvArgs): Promise<void> {
   try {
     stream = await openStream(role, session, log)
     const startedAt = performance.now()
-    output = file === undefined ? stdoutOutput() : await fileOutput(file, args.force === true)
+    output = file === undefined ? stdoutOutput() : await isDevice(file) ? deviceOutput(file) : await fileOutput(file, args.force === true)
     progress = createProgress(wantProgress(args), 'recv')
     const { bytes } = await receiveInto(stream, output, progress, log)
     log.info(summaryLine('received', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ` into ${output.name}`))
