@@ -38,6 +38,7 @@ export class RecordProtector {
   #key: Buffer
   #seq = 0
   #generation = 0
+  #scratch = Buffer.alloc(0)
   readonly #direction: number
   readonly #interval: number
   readonly #random: RandomSource
@@ -56,7 +57,9 @@ export class RecordProtector {
   /** Seal one record; returns its parts [ciphertext, tail] for the frame encoder. */
   seal(type: number, payload: Buffer): Buffer[] {
     const key = this.#keyForNext()
-    const inner = Buffer.allocUnsafe(1 + payload.length)
+    // The inner plaintext is only read by the cipher, synchronously: one scratch buffer serves every record.
+    if (this.#scratch.length < 1 + payload.length) this.#scratch = Buffer.allocUnsafeSlow(1 + payload.length)
+    const inner = this.#scratch.subarray(0, 1 + payload.length)
     inner[0] = type // SPEC 5.1: inner plaintext = type || payload
     payload.copy(inner, 1)
     const iv = deriveIv(key, this.#random(NONCE_LENGTH))
@@ -79,6 +82,7 @@ export class RecordProtector {
   /** Zero the key (called from the stages' _destroy). */
   wipe(): void {
     this.#key.fill(0)
+    this.#scratch.fill(0)
   }
 
   #keyForNext(): Buffer {
