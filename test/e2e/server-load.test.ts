@@ -1,0 +1,96 @@
+/**
+ * issue 5, the small version of `npm run stress` load and garbage: concurrent honest clients
+ * (library `connect`) against `recv --keep-open --output-dir` with hostile connections mixed
+ * in, and a replayed ClientHello against the library server, which must never yield a session.
+ * Loopback only; every wait bounded.
+ */
+import t from 'tap'
+import { createHash } from 'node:crypto'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import { createServer, type SecureServer, type SecureStream } from '../../src/index.js'
+import { makeKeys, sha256File, tempDir, waitFor } from '../helpers/cli.js'
+import type { TapTest } from '../helpers/streams.js'
+import { loadKeys, payload, payloadDigest, sendOnce, within } from '../stress/peers.js'
+import { attack, recordHandshake, type GarbageKind } from '../stress/attackers.js'
+import { serverHelloFrame, verdict } from '../stress/garbage.js'
+import { startKeepOpen } from '../stress/server.js'
+
+const files = makeKeys(tempDir(t))
+const keys = loadKeys(files)
+const HOSTILE: GarbageKind[] = ['random', 'random', 'huge-length', 'stranger', 'replay-finished', 'replay-close']
+
+t.test('issue 5: 20 clients at once, 256 KiB each, with garbage mixed in: every honest transfer verified, each hostile one logged as one line', async t => {
+  const server = await startKeepOpen(t, files, join(tempDir(t), 'inbox'))
+  const recorded = await recordHandshake(server.port, keys)
+  const payloads = Array.from({ length: 20 }, (_, i) => payload(`e2e-load-${i}`, 256 * 1024))
+  const honest = Promise.all(payloads.map(p => sendOnce(server.port, keys, p)))
+  const attacks = await Promise.all(HOSTILE.map(k => attack(k, server.port, keys, recorded)))
+
+  const sent = await within(honest, 60_000, 'honest transfers')
+  t.same(sent.map(s => s.digest).sort(), payloads.map(payloadDigest).sort(), 'every receipt carries the server-side SHA-256 of its payload')
+  await within(Promise.all(attacks.map(a => a.peer.closed)), 20_000, 'hostile connections closed')
+  await waitFor(() => server.failures().length >= HOSTILE.length, 'one line per hostile connection')
+  for (const a of attacks) {
+    const v = verdict(server, a)
+    t.ok(v.ok, `${a.kind}: one handshake line with ${a.expect.join(' or ')} (got ${v.code})`)
+  }
+  t.ok(server.failures().every(f => f.phase === 'handshake'), 'no hostile connection reached the transfer stage')
+
+  await sendOnce(server.port, keys, payload('e2e-after', 1000))
+  await waitFor(() => server.received() === 22, 'a summary line per transfer')
+  const onDisk = await Promise.all(server.files().map(f => sha256File(join(server.dir, f))))
+  t.equal(onDisk.length, 22, 'the recorded, the 20 and the last transfer: one file each, no temporary file')
+  t.ok(payloads.map(payloadDigest).every(d => onDisk.includes(d)), 'each file on disk hashes to its payload')
+  t.equal((await server.stop()).code, 143, 'it was still serving; SIGTERM ends it')
+})
+
+/** A library server that answers each transfer with the SPEC 8 receipt, like `recv` does. */
+async function receiptServer(t: TapTest, extra: { handshakeTimeoutMs?: number } = {}): Promise<{ server: SecureServer, port: number, secured: SecureStream[], errors: Array<{ code: string, remote: string }> }> {
+  const secured: SecureStream[] = []
+  const errors: Array<{ code: string, remote: string }> = []
+  const server = createServer({ privateKey: keys.server, authorizedKeys: [keys.clientPK], ...extra }, stream => {
+    secured.push(stream)
+    const hash = createHash('sha256')
+    let bytes = 0
+    stream.on('data', (c: Buffer) => { hash.update(c); bytes += c.length })
+    stream.on('error', () => {})
+    stream.on('end', () => {
+      const receipt = Buffer.alloc(44)
+      receipt.write('SPRC')
+      receipt.writeBigUInt64BE(BigInt(bytes), 4)
+      hash.digest().copy(receipt, 12)
+      stream.end(receipt)
+    })
+  })
+  server.on('handshakeError', (err: { code: string }, remote: string) => errors.push({ code: err.code, remote }))
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => new Promise<void>(resolve => { for (const s of secured) s.destroy(); server.close(() => resolve()) }))
+  return { server, port: (server.address() as AddressInfo).port, secured, errors }
+}
+
+t.test('SPEC 10.1: a ClientHello replayed from a recorded session never yields a secureConnection; the slots are all released', async t => {
+  const { server, port, secured, errors } = await receiptServer(t, { handshakeTimeoutMs: 1500 })
+  const recorded = await recordHandshake(port, keys)
+  t.equal(secured.length, 1, 'the recorded honest session')
+  const kinds: GarbageKind[] = ['replay-finished', 'replay-close', 'replay-stall', 'stranger', 'huge-length']
+  const attacks = await Promise.all(kinds.map(k => attack(k, port, keys, recorded)))
+  const honest = await sendOnce(port, keys, payload('during-replays', 64 * 1024))
+  t.equal(honest.bytes, 64 * 1024, 'an honest client meanwhile')
+  await within(Promise.all(attacks.map(a => a.peer.closed)), 20_000, 'hostile connections closed')
+  await waitFor(() => errors.length === kinds.length, 'a handshakeError per hostile connection')
+
+  t.equal(secured.length, 2, 'secureConnection only for the two honest clients')
+  for (const a of attacks) {
+    const mine = errors.filter(e => e.remote === `127.0.0.1:${a.peer.localPort}`)
+    t.same(mine.map(e => e.code), a.expect, `${a.kind}: handshakeError ${a.expect.join(' or ')}`)
+    if (a.kind.startsWith('replay')) {
+      const sh = serverHelloFrame(a)
+      t.ok(sh && !sh.equals(recorded.serverHello), `${a.kind}: answered with a fresh ServerHello, then nothing`)
+      t.equal(a.peer.received().length, sh?.length, `${a.kind}: no ServerFinished`)
+    }
+  }
+  t.same(server.handshakes, { active: 0, waiting: 0 }, 'every handshake slot released')
+})

@@ -1,0 +1,123 @@
+/**
+ * The honest peers of the stress scenarios and the `server-*` e2e tests (issue 5), on 127.0.0.1:
+ * a sender built on the library's `connect` that checks the delivery receipt (SPEC 8), fast
+ * payloads, and bounded waits. The hostile peers are in attackers.ts.
+ */
+import { createHash, randomBytes, type KeyObject } from 'node:crypto'
+import { once } from 'node:events'
+import { createConnection } from 'node:net'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { ClientHandshake, SecureStream, connect, loadPrivateKey, loadPublicKey } from '../../src/index.js'
+
+/** The KeyObjects of a key directory made by `makeKeys` (test/helpers/cli.ts). */
+export interface PeerKeys { server: KeyObject, serverPK: KeyObject, client: KeyObject, clientPK: KeyObject, other: KeyObject }
+
+export function loadKeys(k: { server: string, serverPK: string, client: string, clientPK: string, other: string }): PeerKeys {
+  return { server: loadPrivateKey(k.server), serverPK: loadPublicKey(k.serverPK), client: loadPrivateKey(k.client), clientPK: loadPublicKey(k.clientPK), other: loadPrivateKey(k.other) }
+}
+
+/** A payload made fast: a 16-byte label unique to the transfer, then `size - 16` bytes of one shared random buffer. */
+export interface Payload { size: number, chunks(): Generator<Buffer> }
+
+const BLOCK = randomBytes(1024 * 1024)
+
+export function payload(label: string, size: number): Payload {
+  const head = Buffer.alloc(16)
+  head.write(label.slice(0, 16))
+  return {
+    size,
+    *chunks() {
+      yield head.subarray(0, Math.min(16, size))
+      for (let left = size - 16; left > 0; left -= BLOCK.length) yield BLOCK.subarray(0, Math.min(left, BLOCK.length))
+    },
+  }
+}
+
+/** SHA-256 of a payload, hex (what a file holding it hashes to). */
+export function payloadDigest(p: Payload): string {
+  const h = createHash('sha256')
+  for (const c of p.chunks()) h.update(c)
+  return h.digest('hex')
+}
+
+export interface Sent { bytes: number, digest: string }
+
+/**
+ * SPEC 8: 'SPRC' || uint64be(count) || SHA-256, then the close record. Throws unless the
+ * receiver's count and hash (computed on the server side) equal what was sent.
+ */
+export function checkReceipt(answer: Buffer, bytes: number, digest: Buffer): void {
+  const ok = answer.length === 44 && answer.subarray(0, 4).toString('latin1') === 'SPRC'
+    && answer.readBigUInt64BE(4) === BigInt(bytes) && answer.subarray(12).equals(digest)
+  if (!ok) throw new Error(`bad delivery receipt (${answer.length} bytes: ${answer.toString('hex').slice(0, 100)})`)
+}
+
+function readAll(stream: SecureStream, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let n = 0
+    stream.on('data', (c: Buffer) => {
+      n += c.length
+      if (n > limit) stream.destroy(new Error(`the receiver sent more than ${limit} bytes`))
+      else chunks.push(c)
+    })
+    stream.once('end', () => resolve(Buffer.concat(chunks)))
+    stream.once('error', reject)
+    stream.once('close', () => reject(new Error('closed without a receipt')))
+  })
+}
+
+/** Send `data` on an open secure stream, end it, and check the receipt. */
+export async function sendOn(stream: SecureStream, data: Payload): Promise<Sent> {
+  const answer = readAll(stream, 44)
+  answer.catch(() => {})
+  const hash = createHash('sha256')
+  function* hashed(): Generator<Buffer> {
+    for (const c of data.chunks()) { hash.update(c); yield c }
+  }
+  await pipeline(Readable.from(hashed(), { objectMode: false }), stream) // ends with the close record (SPEC 6.1)
+  const digest = hash.digest()
+  checkReceipt(await answer, data.size, digest)
+  return { bytes: data.size, digest: digest.toString('hex') }
+}
+
+/** One honest transfer through the library's `connect`; rejects with the library's typed error on failure. */
+export async function sendOnce(port: number, keys: PeerKeys, data: Payload): Promise<Sent> {
+  const stream = await connect({ host: '127.0.0.1', port, privateKey: keys.client, serverPublicKey: keys.serverPK })
+  try {
+    return await sendOn(stream, data)
+  } finally {
+    stream.destroy()
+  }
+}
+
+/**
+ * A handshake client on a socket the caller can see (as `connect` builds it), so that the
+ * server's log line, which names the client's address, can be matched by `localPort`.
+ */
+export async function openClient(port: number, keys: PeerKeys): Promise<{ stream: SecureStream, localPort: number }> {
+  const socket = createConnection({ host: '127.0.0.1', port, allowHalfOpen: true })
+  await once(socket, 'connect')
+  const stream = new SecureStream(socket, new ClientHandshake({ privateKey: keys.client, serverPublicKey: keys.serverPK }), {})
+  await new Promise<void>((resolve, reject) => {
+    stream.once('secure', resolve)
+    stream.once('error', reject)
+  })
+  return { stream, localPort: socket.localPort! }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms))
+}
+
+/** Resolve `p` or reject after `ms` with `what` in the message. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: not done within ${ms} ms`)), ms) })
+  try {
+    return await Promise.race([p, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
