@@ -8,8 +8,8 @@ import { ClientHandshake } from './handshake/client.js'
 import { AuthorizedKeys, ServerHandshake } from './handshake/server.js'
 import { SecureStream, type SessionOptions } from './session.js'
 import { checkRsaKey } from './crypto/rsa.js'
-import { SecurePipeError, toNetworkError } from './errors.js'
-import type { CipherName } from './constants.js'
+import { SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, type CipherName } from './constants.js'
 
 export interface ConnectOptions extends SessionOptions {
   host?: string
@@ -70,6 +70,7 @@ export class SecureServer extends Server {
   readonly #authorized: AuthorizedKeys
   readonly #maxHandshakes: number
   readonly #waiting: Socket[] = []
+  readonly #timeoutMs: number
   #handshaking = 0
 
   constructor(opts: ServerOptions, onStream?: (s: SecureStream) => void) {
@@ -80,6 +81,7 @@ export class SecureServer extends Server {
     this.#authorized = new AuthorizedKeys(opts.authorizedKeys)
     if (this.#authorized.size === 0) throw new RangeError('authorizedKeys must hold at least one key')
     this.#maxHandshakes = opts.maxHandshakes ?? 64
+    this.#timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     if (onStream) this.on('secureConnection', onStream)
     this.on('connection', (socket: Socket) => this.#admit(socket))
   }
@@ -94,19 +96,24 @@ export class SecureServer extends Server {
     socket.on('error', () => {}) // reported through the secure stream
     if (this.#handshaking < this.#maxHandshakes) return this.#start(socket)
     this.#waiting.push(socket)
-    // A waiting connection still has its handshake deadline.
+    // A connection waits at most one handshake timeout for a slot, then gets a full one for its
+    // handshake: a slot held by a stalled peer frees before the peers queued behind it give up.
     const timer = setTimeout(() => {
-      const i = this.#waiting.indexOf(socket)
-      if (i < 0) return // it got a slot; its handshake has its own deadline
-      this.#waiting.splice(i, 1)
+      if (!this.#unqueue(socket)) return // it got a slot
+      this.emit('handshakeError', new TimeoutError(`waited ${this.#timeoutMs / 1000} s for a handshake slot (maxHandshakes ${this.#maxHandshakes} busy); the connection was closed unread`), remote(socket))
       socket.destroy()
-    }, this.#opts.handshakeTimeoutMs ?? 10_000)
+    }, this.#timeoutMs)
     timer.unref()
     socket.once('close', () => {
       clearTimeout(timer)
-      const i = this.#waiting.indexOf(socket)
-      if (i >= 0) this.#waiting.splice(i, 1)
+      this.#unqueue(socket)
     })
+  }
+
+  #unqueue(socket: Socket): boolean {
+    const i = this.#waiting.indexOf(socket)
+    if (i >= 0) this.#waiting.splice(i, 1)
+    return i >= 0
   }
 
   #start(socket: Socket): void {
@@ -133,6 +140,10 @@ export class SecureServer extends Server {
     })
     socket.resume()
   }
+}
+
+function remote(socket: Socket): string {
+  return socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown'
 }
 
 export function createServer(opts: ServerOptions, onStream?: (s: SecureStream) => void): SecureServer {

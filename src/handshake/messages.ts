@@ -74,7 +74,8 @@ function open(frame: Buffer, type: number, what: string): Reader {
     throw new VersionError(`the peer speaks secure-pipe version ${version}, this side speaks version ${VERSION}: upgrade the older side`)
   }
   const got = frame[MAGIC.length + 1]!
-  if (got === MSG.alert && type !== MSG.clientHello && frame.length === HEADER + 1) throw alertError(frame[HEADER]!)
+  // SPEC 3.6: only a server sends an alert, and only in place of a ServerHello.
+  if (got === MSG.alert && type === MSG.serverHello && frame.length === HEADER + 1) throw alertError(frame[HEADER]!)
   if (got !== type) throw malformed(what)
   return new Reader(frame, what)
 }

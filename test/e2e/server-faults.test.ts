@@ -118,9 +118,5 @@ t.test('issue 5: a connection whose deadline passes while it waits for a slot is
   t.equal(errors.get(`127.0.0.1:${a.peer.localPort}`), 'ERR_TIMEOUT')
   t.equal(errors.get(`127.0.0.1:${b.peer.localPort}`), 'ERR_TIMEOUT')
   t.same(server.handshakes, { active: 0, waiting: 0 })
-  // Runs, and shows `not ok ... # TODO` until src/net.ts reports it: the waiting-deadline timer in
-  // #admit destroys the socket without emitting 'handshakeError', so `recv --keep-open` logs nothing.
-  t.equal(errors.get(`127.0.0.1:${c.localPort}`), 'ERR_TIMEOUT', 'it is reported like any other handshake failure (one log line)', {
-    todo: 'src/net.ts #admit: emit handshakeError(TimeoutError, remote) before socket.destroy()',
-  })
+  t.equal(errors.get(`127.0.0.1:${c.localPort}`), 'ERR_TIMEOUT', 'it is reported like any other handshake failure (one log line)')
 })

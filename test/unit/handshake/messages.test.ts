@@ -95,13 +95,14 @@ t.test('SPEC 3.2: version 2 is ERR_VERSION, and the error names version 2', asyn
   t.throws(() => parseServerHello(Buffer.from([...Buffer.from('SPIP'), 2, MSG.alert, ALERT.auth])), { code: 'ERR_VERSION', message: /version 2\b/ }, 'a version-2 alert')
 })
 
-t.test('SPEC 3.6: an alert in place of ServerHello or Finished becomes its error; a server never takes one', async t => {
+t.test('SPEC 3.6: an alert in place of ServerHello becomes its error; anywhere else it is malformed', async t => {
   t.same(encodeAlert(ALERT.auth), Buffer.from([...Buffer.from('SPIP'), 1, MSG.alert, ALERT.auth]))
   t.throws(() => parseServerHello(encodeAlert(ALERT.auth)), { code: 'ERR_AUTH' }, 'auth alert')
   t.throws(() => parseServerHello(encodeAlert(ALERT.version)), { code: 'ERR_VERSION' }, 'version alert')
   t.throws(() => parseServerHello(encodeAlert(ALERT.cipher)), { code: 'ERR_VERSION' }, 'cipher alert')
   t.throws(() => parseServerHello(encodeAlert(99)), { code: 'ERR_VERSION' }, 'unknown alert reason')
-  t.throws(() => parseFinished(encodeAlert(ALERT.auth), MSG.serverFinished), { code: 'ERR_AUTH' }, 'alert in place of ServerFinished')
+  t.throws(() => parseFinished(encodeAlert(ALERT.auth), MSG.serverFinished), { code: 'ERR_VERSION' }, 'alert in place of ServerFinished: alerts answer only a ClientHello')
+  t.throws(() => parseFinished(encodeAlert(ALERT.auth), MSG.clientFinished), { code: 'ERR_VERSION' }, 'alert in place of ClientFinished')
   t.throws(() => parseClientHello(encodeAlert(ALERT.auth)), { code: 'ERR_VERSION' }, 'a server does not act on alerts')
   t.throws(() => parseServerHello(Buffer.concat([encodeAlert(ALERT.auth), Buffer.from([0])])), { code: 'ERR_VERSION' }, 'an extended alert is malformed')
 })
