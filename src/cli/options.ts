@@ -22,6 +22,7 @@ export interface TransferArgs {
   cipher?: CipherChoice
   handshakeTimeout?: number
   idleTimeout?: number
+  maxHandshakes?: number
   progress?: boolean
   quiet?: boolean
 }
@@ -38,6 +39,7 @@ export function transferOptions<T>(y: Argv<T>): Argv<T> {
     .option('cipher', { choices: CIPHER_CHOICES, describe: 'record cipher to require (default: offer aes-128-ccm, then aes-256-ccm)' })
     .option('handshake-timeout', { type: 'number', describe: 'seconds allowed for the handshake (library default 10)' })
     .option('idle-timeout', { type: 'number', describe: 'seconds without traffic before the connection is dropped (default: none; 60 with --keep-open)' })
+    .option('max-handshakes', { type: 'number', describe: 'listening side: handshakes run at once; more connections wait unread (default 64)' })
     .option('progress', { type: 'boolean', describe: 'show progress on stderr even when it is not a terminal' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing but errors (and the "listening on" line); wins over --progress' })
 }
@@ -69,11 +71,18 @@ export function resolveRole(args: TransferArgs, defaultMode: 'listen' | 'connect
 }
 
 /** Library options from the flags (seconds on the command line, milliseconds in the API). */
-export function sessionOptions(args: TransferArgs): { ciphers?: CipherChoice[], handshakeTimeoutMs?: number, idleTimeoutMs?: number } {
-  const out: { ciphers?: CipherChoice[], handshakeTimeoutMs?: number, idleTimeoutMs?: number } = {}
+export interface SessionFlags { ciphers?: CipherChoice[], handshakeTimeoutMs?: number, idleTimeoutMs?: number, maxHandshakes?: number }
+
+export function sessionOptions(args: TransferArgs): SessionFlags {
+  const out: SessionFlags = {}
   if (args.cipher) out.ciphers = [args.cipher]
   if (args.handshakeTimeout !== undefined) out.handshakeTimeoutMs = seconds(args.handshakeTimeout, '--handshake-timeout')
   if (args.idleTimeout !== undefined) out.idleTimeoutMs = seconds(args.idleTimeout, '--idle-timeout')
+  if (args.maxHandshakes !== undefined) {
+    if (!Number.isInteger(args.maxHandshakes) || args.maxHandshakes < 1) throw new UsageError('--max-handshakes expects a positive whole number')
+    if (args.connect !== undefined) throw new UsageError('--max-handshakes applies only when listening')
+    out.maxHandshakes = args.maxHandshakes
+  }
   return out
 }
 
