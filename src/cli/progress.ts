@@ -2,7 +2,7 @@
  * Progress on stderr (a cli-progress bar) and the one-line transfer summary (issue 3).
  * With a known size the bar shows percentage and ETA; otherwise bytes and rate only.
  */
-import cliProgress from 'cli-progress'
+// cli-progress is loaded only when a display is wanted: scripts and pipes never pay for it.
 
 export interface Progress {
   update(bytes: number): void
@@ -12,8 +12,9 @@ export interface Progress {
 const NONE: Progress = { update() {}, stop() {} }
 
 /** A progress display, or a no-op when `enabled` is false. */
-export function createProgress(enabled: boolean, label: string, total?: number): Progress {
+export async function createProgress(enabled: boolean, label: string, total?: number): Promise<Progress> {
   if (!enabled) return NONE
+  const { default: cliProgress } = await import('cli-progress')
   const known = total !== undefined && total > 0
   const bar = new cliProgress.SingleBar({
     stream: process.stderr,

@@ -45,7 +45,7 @@ export async function recv(args: RecvArgs): Promise<void> {
     stream = await openStream(role, session, log)
     const startedAt = performance.now()
     output = file === undefined ? stdoutOutput() : await isDevice(file) ? deviceOutput(file) : await fileOutput(file, args.force === true)
-    progress = createProgress(wantProgress(args), 'recv')
+    progress = await createProgress(wantProgress(args), 'recv')
     const { bytes } = await receiveInto(stream, output, progress, log)
     log.info(summaryLine('received', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ` into ${output.name}`))
   } catch (err) {

@@ -51,7 +51,7 @@ export async function send(args: TransferArgs): Promise<void> {
   try {
     stream = await openStream(role, session, log)
     const startedAt = performance.now()
-    progress = createProgress(wantProgress(args), 'send', source.size)
+    progress = await createProgress(wantProgress(args), 'send', source.size)
     const bytes = await sendAndConfirm(stream, source, progress)
     log.info(summaryLine('sent', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ', receipt verified'))
   } catch (err) {

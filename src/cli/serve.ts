@@ -67,7 +67,7 @@ async function receiveOne(stream: SecureStream, dir: string, active: Set<{ strea
   try {
     const startedAt = performance.now()
     entry.output = await fileOutput(uniqueName(dir), false)
-    const { bytes } = await receiveInto(stream, entry.output, createProgress(progress, 'recv'), log)
+    const { bytes } = await receiveInto(stream, entry.output, await createProgress(progress, 'recv'), log)
     log.info(summaryLine('received', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ` into ${entry.output.name}`))
   } catch (err) {
     stream.destroy()
