@@ -5,7 +5,7 @@
  *   outbound: this (writable) -> EncryptStage -> FrameEncoder -> transport
  * Handshake messages are written straight to the transport, before any record.
  */
-import { Duplex, pipeline, type Readable } from 'node:stream'
+import { Duplex, pipeline } from 'node:stream'
 import { DEFAULT_RECORD_SIZE, HANDSHAKE_FRAME_LIMIT, HANDSHAKE_FRAMES, recordFrameLimit, type CipherName } from './constants.js'
 import { SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
 import { FrameDecoder, FrameEncoder, frameHeader } from './framing/frame.js'
@@ -140,4 +140,3 @@ function translate(err: Error): SecurePipeError {
   return err instanceof SecurePipeError ? err : toNetworkError(err)
 }
 
-export type { Readable }

@@ -6,7 +6,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../constants.js'
-import { NetworkError, TimeoutError, type SecurePipeError } from '../errors.js'
+import { NetworkError, TimeoutError } from '../errors.js'
 import { ClientHandshake } from './client.js'
 import { ServerHandshake } from './server.js'
 import { encodeAlert, type Refusal } from './messages.js'
@@ -105,4 +105,3 @@ export class HandshakeStage extends Transform {
   }
 }
 
-export type { SecurePipeError }
