@@ -52,7 +52,7 @@ export class SecureStream extends Duplex {
   #outboundDone = false
 
   constructor(transport: Transport, machine: ClientHandshake | ServerHandshake, opts: SessionOptions = {}) {
-    super({ allowHalfOpen: true, readableHighWaterMark: DEFAULT_RECORD_SIZE, writableHighWaterMark: DEFAULT_RECORD_SIZE })
+    super({ allowHalfOpen: true, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE, writableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
     const recordSize = checkRecordSize(opts.recordSize)
     this.#transport = transport
     this.remoteAddress = transport.remoteAddress ? `${transport.remoteAddress}:${transport.remotePort}` : 'unknown'

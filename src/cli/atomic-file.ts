@@ -110,29 +110,53 @@ async function syncDirectory(dir: string): Promise<void> {
   try { await fh.sync() } catch { /* EINVAL on file systems without directory fsync */ } finally { await fh.close() }
 }
 
+/** Start writing dirty pages back this often, so the fsync before the rename has little left to do. */
+const WRITEBACK_EVERY = 64 * 1024 * 1024
+
 /** Writes every byte to the handle; `_final` fsyncs before the rename (issue 3). */
 class FileSink extends Writable {
+  #sinceSync = 0
+  #writeback: Promise<void> = Promise.resolve()
+
   constructor(private readonly fh: FileHandle, private readonly dest: string) {
     super({ highWaterMark: 1024 * 1024 })
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    writeAll(this.fh, chunk).then(() => cb(), err => cb(ioError(err, `cannot write ${this.dest}`)))
+    this.#write([chunk], cb)
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
-    writeAll(this.fh, Buffer.concat(chunks.map(c => c.chunk))).then(() => cb(), err => cb(ioError(err, `cannot write ${this.dest}`)))
+    this.#write(chunks.map(c => c.chunk), cb)
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.fh.sync().then(() => cb(), err => cb(ioError(err, `cannot flush ${this.dest} to disk`)))
+    this.#writeback.then(() => this.fh.sync()).then(() => cb(), err => cb(ioError(err, `cannot flush ${this.dest} to disk`)))
+  }
+
+  #write(buffers: Buffer[], cb: (err?: Error | null) => void): void {
+    writeAll(this.fh, buffers).then(written => {
+      this.#sinceSync += written
+      // Background writeback overlaps the disk with the network; its errors surface in _final.
+      if (this.#sinceSync >= WRITEBACK_EVERY) {
+        this.#sinceSync = 0
+        const previous = this.#writeback
+        this.#writeback = previous.then(() => this.fh.datasync())
+        this.#writeback.catch(() => {})
+      }
+      cb()
+    }, err => cb(ioError(err, `cannot write ${this.dest}`)))
   }
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  let off = 0
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off)
-    off += bytesWritten
+/** Write all of `buffers` (one writev call unless the kernel takes less). */
+async function writeAll(fh: FileHandle, buffers: Buffer[]): Promise<number> {
+  let total = 0
+  for (const b of buffers) total += b.length
+  let { bytesWritten } = await fh.writev(buffers)
+  while (bytesWritten < total) {
+    const rest = Buffer.concat(buffers).subarray(bytesWritten)
+    bytesWritten += (await fh.write(rest)).bytesWritten
   }
+  return total
 }

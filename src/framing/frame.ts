@@ -6,6 +6,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
 import { createRequire } from 'node:module'
 import { FrameTooLargeError, TruncatedError } from '../errors.js'
+import { DEFAULT_RECORD_SIZE } from '../constants.js'
 
 const require = createRequire(import.meta.url)
 const lps = require('length-prefixed-stream') as { decode(opts: { limit: number, allowEmpty?: boolean }): LpsDecoder }
@@ -39,7 +40,7 @@ export class FrameDecoder extends Transform {
   #error: Error | null = null
 
   constructor(opts: FrameDecoderOptions) {
-    super({ readableObjectMode: true, readableHighWaterMark: 16 })
+    super({ readableObjectMode: true, readableHighWaterMark: 16, writableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
     if (!(opts.limit > 0)) throw new RangeError('frame limit must be positive')
     this.#limit = opts.limit
     this.#smallLeft = opts.smallFrames ?? 0

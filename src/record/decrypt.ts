@@ -4,7 +4,7 @@
  * the first error is final; the stream ends only after the authenticated close record.
  */
 import { Transform, type TransformCallback } from 'node:stream'
-import { RECORD_TYPE } from '../constants.js'
+import { DEFAULT_RECORD_SIZE, RECORD_TYPE } from '../constants.js'
 import { IntegrityError, TruncatedError } from '../errors.js'
 import { withProtector } from './encrypt.js'
 import type { RecordProtector, RecordKeys } from './protector.js'
@@ -19,7 +19,7 @@ export class DecryptStage extends Transform {
   #closed = false
 
   constructor(opts: DecryptOptions) {
-    super({ writableObjectMode: true, writableHighWaterMark: 4 })
+    super({ writableObjectMode: true, writableHighWaterMark: 4, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
     this.#ready = withProtector(opts.keys, p => { this.#protector = p })
     this.#ready.catch(() => {})
   }
