@@ -30,7 +30,7 @@ export interface SessionOptions {
   random?: RandomSource
 }
 
-type Transport = Duplex & { setTimeout?(ms: number, cb?: () => void): unknown, remoteAddress?: string, remotePort?: number }
+type Transport = Duplex & { setTimeout?(ms: number, cb?: () => void): unknown, setNoDelay?(noDelay?: boolean): unknown, remoteAddress?: string, remotePort?: number }
 
 /**
  * @example
@@ -69,6 +69,12 @@ export class SecureStream extends Duplex {
     this.#decrypt.on('data', (chunk: Buffer) => { if (!this.push(chunk)) this.#decrypt.pause() })
     this.#decrypt.on('end', () => this.push(null))
     this.#handshake.start()
+  }
+
+  /** Like `net.Socket#setNoDelay`: forwarded to the transport when it has one (connect and createServer turn Nagle off already). */
+  setNoDelay(noDelay = true): this {
+    this.#transport.setNoDelay?.(noDelay)
+    return this
   }
 
   /** Resolves when the handshake completes; rejects with its error. */
