@@ -3,15 +3,14 @@
  * client), as chosen by `resolveRole` (SPEC 3). The listener prints `listening on HOST:PORT`
  * with the real port, so scripts can start the other side (issue 3).
  */
-import { connect, createServer, toNetworkError } from '../index.js'
+import { connect, createServer, toNetworkError, type SecureServer, type SecureStream, type ServerOptions } from '../index.js'
 import { formatAddress, type Address } from './address.js'
 import type { Role } from './options.js'
 import { formatError, type Log } from './report.js'
 
-/** The library's stream and server types, taken from the public functions themselves. */
-export type SecureStream = Awaited<ReturnType<typeof connect>>
-export type SecureServer = ReturnType<typeof createServer>
-type SessionOptions = Parameters<typeof connect>[0] extends infer O ? Omit<O, 'host' | 'port' | 'privateKey' | 'serverPublicKey'> : never
+export type { SecureServer, SecureStream }
+/** Options for either role: ciphers, timeouts, and the listening side's maxHandshakes. */
+type SessionOptions = Omit<ServerOptions, 'privateKey' | 'authorizedKeys'>
 
 /** Connect, or listen and accept exactly one authenticated peer. */
 export async function openStream(role: Role, opts: SessionOptions, log: Log): Promise<SecureStream> {
