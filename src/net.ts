@@ -8,7 +8,7 @@ import { ClientHandshake } from './handshake/client.js'
 import { AuthorizedKeys, ServerHandshake } from './handshake/server.js'
 import { SecureStream, type SessionOptions } from './session.js'
 import { checkRsaKey } from './crypto/rsa.js'
-import { SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
+import { NetworkError, SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, type CipherName } from './constants.js'
 
 export interface ConnectOptions extends SessionOptions {
@@ -56,6 +56,11 @@ export interface ServerOptions extends SessionOptions {
    * (unread, within their handshake timeout), so strangers cannot keep the CPU busy with RSA.
    */
   maxHandshakes?: number
+  /**
+   * Most connections waiting for a handshake slot (default 1024). Beyond it a new connection
+   * is closed at once, unread, and reported: each waiting connection holds a file descriptor.
+   */
+  maxWaiting?: number
 }
 
 /**
@@ -69,6 +74,7 @@ export class SecureServer extends Server {
   readonly #opts: ServerOptions
   readonly #authorized: AuthorizedKeys
   readonly #maxHandshakes: number
+  readonly #maxWaiting: number
   readonly #waiting: Socket[] = []
   readonly #timeoutMs: number
   #handshaking = 0
@@ -81,6 +87,7 @@ export class SecureServer extends Server {
     this.#authorized = new AuthorizedKeys(opts.authorizedKeys)
     if (this.#authorized.size === 0) throw new RangeError('authorizedKeys must hold at least one key')
     this.#maxHandshakes = opts.maxHandshakes ?? 64
+    this.#maxWaiting = opts.maxWaiting ?? 1024
     this.#timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     if (onStream) this.on('secureConnection', onStream)
     this.on('connection', (socket: Socket) => this.#admit(socket))
@@ -95,6 +102,11 @@ export class SecureServer extends Server {
     socket.setNoDelay(true)
     socket.on('error', () => {}) // reported through the secure stream
     if (this.#handshaking < this.#maxHandshakes) return this.#start(socket)
+    if (this.#waiting.length >= this.#maxWaiting) {
+      this.emit('handshakeError', new NetworkError(`the server is busy (${this.#maxHandshakes} handshakes running, ${this.#maxWaiting} waiting); the connection was closed unread`), remote(socket))
+      socket.destroy()
+      return
+    }
     this.#waiting.push(socket)
     // A connection waits at most one handshake timeout for a slot, then gets a full one for its
     // handshake: a slot held by a stalled peer frees before the peers queued behind it give up.

@@ -69,10 +69,10 @@ t.test('issue 5: a sender SIGKILLed mid-transfer leaves no file in --output-dir;
 })
 
 /** A library server with a small `maxHandshakes`, recording handshake errors by peer address. */
-async function cappedServer(t: TapTest, maxHandshakes: number): Promise<{ server: SecureServer, port: number, secured: SecureStream[], errors: Map<string, string> }> {
+async function cappedServer(t: TapTest, maxHandshakes: number, maxWaiting?: number): Promise<{ server: SecureServer, port: number, secured: SecureStream[], errors: Map<string, string> }> {
   const secured: SecureStream[] = []
   const errors = new Map<string, string>()
-  const server = createServer({ privateKey: keys.server, authorizedKeys: [keys.clientPK], maxHandshakes, handshakeTimeoutMs: 2000 }, s => {
+  const server = createServer({ privateKey: keys.server, authorizedKeys: [keys.clientPK], maxHandshakes, handshakeTimeoutMs: 2000, ...(maxWaiting === undefined ? {} : { maxWaiting }) }, s => {
     secured.push(s)
     s.on('error', () => {})
     s.resume()
@@ -119,4 +119,21 @@ t.test('issue 5: a connection whose deadline passes while it waits for a slot is
   t.equal(errors.get(`127.0.0.1:${b.peer.localPort}`), 'ERR_TIMEOUT')
   t.same(server.handshakes, { active: 0, waiting: 0 })
   t.equal(errors.get(`127.0.0.1:${c.localPort}`), 'ERR_TIMEOUT', 'it is reported like any other handshake failure (one log line)')
+})
+
+t.test('issue 5: beyond maxWaiting a new connection is closed at once, unread, and reported (ERR_NETWORK)', async t => {
+  const { server, port, errors } = await cappedServer(t, 1, 1)
+  const a = await attack('half-hello', port, keys) // holds the only slot
+  await waitFor(() => server.handshakes.active === 1, 'the slot taken')
+  const b = await rawPeer(port) // waits
+  await waitFor(() => server.handshakes.waiting === 1, 'one waiting')
+  const c = await rawPeer(port) // over the cap
+  c.socket.write(clientHelloFrame(keys.client, keys.serverPK))
+  await within(c.closed, 5_000, 'the connection over the cap closed')
+  t.equal(c.received().length, 0, 'no ServerHello for it')
+  await waitFor(() => errors.has(`127.0.0.1:${c.localPort}`), 'its handshakeError')
+  t.equal(errors.get(`127.0.0.1:${c.localPort}`), 'ERR_NETWORK')
+  t.same(server.handshakes, { active: 1, waiting: 1 }, 'the others are untouched')
+  b.socket.destroy()
+  await within(a.peer.closed, 20_000, 'the stalled peer dropped')
 })
