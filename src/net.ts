@@ -6,7 +6,7 @@ import { createConnection, Server, type Socket } from 'node:net'
 import type { KeyObject } from 'node:crypto'
 import { ClientHandshake } from './handshake/client.js'
 import { AuthorizedKeys, ServerHandshake } from './handshake/server.js'
-import { SecureStream, type SessionOptions } from './session.js'
+import { SecureStream, peerAddress, type SessionOptions } from './session.js'
 import { checkRsaKey } from './crypto/rsa.js'
 import { NetworkError, SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, type CipherName } from './constants.js'
@@ -103,7 +103,7 @@ export class SecureServer extends Server {
     socket.on('error', () => {}) // reported through the secure stream
     if (this.#handshaking < this.#maxHandshakes) return this.#start(socket)
     if (this.#waiting.length >= this.#maxWaiting) {
-      this.emit('handshakeError', new NetworkError(`the server is busy (${this.#maxHandshakes} handshakes running, ${this.#maxWaiting} waiting); the connection was closed unread`), remote(socket))
+      this.emit('handshakeError', new NetworkError(`the server is busy (${this.#maxHandshakes} handshakes running, ${this.#maxWaiting} waiting); the connection was closed unread`), peerAddress(socket))
       socket.destroy()
       return
     }
@@ -112,7 +112,7 @@ export class SecureServer extends Server {
     // handshake: a slot held by a stalled peer frees before the peers queued behind it give up.
     const timer = setTimeout(() => {
       if (!this.#unqueue(socket)) return // it got a slot
-      this.emit('handshakeError', new TimeoutError(`waited ${this.#timeoutMs / 1000} s for a handshake slot (maxHandshakes ${this.#maxHandshakes} busy); the connection was closed unread`), remote(socket))
+      this.emit('handshakeError', new TimeoutError(`waited ${this.#timeoutMs / 1000} s for a handshake slot (maxHandshakes ${this.#maxHandshakes} busy); the connection was closed unread`), peerAddress(socket))
       socket.destroy()
     }, this.#timeoutMs)
     timer.unref()
@@ -152,10 +152,6 @@ export class SecureServer extends Server {
     })
     socket.resume()
   }
-}
-
-function remote(socket: Socket): string {
-  return socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown'
 }
 
 export function createServer(opts: ServerOptions, onStream?: (s: SecureStream) => void): SecureServer {

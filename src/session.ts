@@ -55,7 +55,7 @@ export class SecureStream extends Duplex {
     super({ allowHalfOpen: true, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE, writableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
     const recordSize = checkRecordSize(opts.recordSize)
     this.#transport = transport
-    this.remoteAddress = transport.remoteAddress ? `${transport.remoteAddress}:${transport.remotePort}` : 'unknown'
+    this.remoteAddress = peerAddress(transport)
     this.#handshake = new HandshakeStage({ machine, send: (f, done) => this.#sendHandshake(f, done), ...(opts.handshakeTimeoutMs ? { timeoutMs: opts.handshakeTimeoutMs } : {}) })
     const keys = this.#handshake.keys
     const extra = { ...(opts.keyUpdateInterval ? { keyUpdateInterval: opts.keyUpdateInterval } : {}), ...(opts.random ? { random: opts.random } : {}) }
@@ -139,6 +139,11 @@ export class SecureStream extends Duplex {
     if (err instanceof SecurePipeError) this.destroy(err)
     else setImmediate(() => this.destroy(err))
   }
+}
+
+/** `host:port` of the transport's peer, for logs; 'unknown' for transports without one. */
+export function peerAddress(transport: { remoteAddress?: string, remotePort?: number }): string {
+  return transport.remoteAddress ? `${transport.remoteAddress}:${transport.remotePort}` : 'unknown'
 }
 
 /** Errors from stages are ours already; the rest come from the transport. */

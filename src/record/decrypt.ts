@@ -6,8 +6,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
 import { DEFAULT_RECORD_SIZE, RECORD_TYPE } from '../constants.js'
 import { IntegrityError, TruncatedError } from '../errors.js'
-import { withProtector } from './encrypt.js'
-import type { RecordProtector, RecordKeys } from './protector.js'
+import { withProtector, type RecordProtector, type RecordKeys } from './protector.js'
 
 export interface DecryptOptions {
   keys: RecordKeys | Promise<RecordKeys>

@@ -5,7 +5,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { DEFAULT_RECORD_SIZE, MAX_RECORD_SIZE, RECORD_TYPE } from '../constants.js'
-import { RecordProtector, type RecordKeys } from './protector.js'
+import { withProtector, type RecordKeys, type RecordProtector } from './protector.js'
 
 export interface EncryptOptions {
   /** The keys, or a promise of them (the stage waits: writes are held back until the handshake ends). */
@@ -18,11 +18,6 @@ export function checkRecordSize(size: number | undefined): number {
   const s = size ?? DEFAULT_RECORD_SIZE
   if (!Number.isInteger(s) || s < 1 || s > MAX_RECORD_SIZE) throw new RangeError(`recordSize must be 1 to ${MAX_RECORD_SIZE} bytes`)
   return s
-}
-
-/** Base for both record stages: resolves the keys once, wipes them on destroy. */
-export function withProtector(keys: RecordKeys | Promise<RecordKeys>, onReady: (p: RecordProtector) => void): Promise<void> {
-  return Promise.resolve(keys).then(k => onReady(new RecordProtector(k)))
 }
 
 export class EncryptStage extends Transform {

@@ -97,3 +97,8 @@ export class RecordProtector {
     return this.#key
   }
 }
+
+/** For both record stages: build the protector once the keys (or their promise) resolve. */
+export function withProtector(keys: RecordKeys | Promise<RecordKeys>, onReady: (p: RecordProtector) => void): Promise<void> {
+  return Promise.resolve(keys).then(k => onReady(new RecordProtector(k)))
+}
