@@ -28,8 +28,16 @@ export const CIPHERS = {
   'aes-256-ccm': { id: 2, keyLength: 32 },
 } as const
 export type CipherName = keyof typeof CIPHERS
-/** SPEC 3.1: the default preference order (AES-128 first, see SPEC 10). */
+/** SPEC 3.1: the default preference order (AES-128 first, see SPEC 10.2). */
 export const DEFAULT_CIPHERS: readonly CipherName[] = ['aes-128-ccm', 'aes-256-ccm']
+
+/** Validate a `ciphers` option: a non-empty list of known names (default DEFAULT_CIPHERS). */
+export function checkCiphers(ciphers: readonly CipherName[] | undefined): readonly CipherName[] {
+  if (ciphers === undefined) return DEFAULT_CIPHERS
+  if (!Array.isArray(ciphers) || ciphers.length === 0) throw new RangeError(`ciphers: give at least one of ${Object.keys(CIPHERS).join(', ')}`)
+  for (const c of ciphers) if (!(c in CIPHERS)) throw new RangeError(`ciphers: unknown cipher ${String(c)}; known: ${Object.keys(CIPHERS).join(', ')}`)
+  return [...ciphers]
+}
 
 /** SPEC 3.1: sizes of fixed handshake fields. */
 export const RANDOM_LENGTH = 32

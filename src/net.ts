@@ -4,22 +4,15 @@
  */
 import { createConnection, Server, type Socket } from 'node:net'
 import type { KeyObject } from 'node:crypto'
-import { ClientHandshake } from './handshake/client.js'
-import { AuthorizedKeys, ServerHandshake } from './handshake/server.js'
+import { ClientHandshake, type ClientIdentityOptions } from './handshake/client.js'
+import { AuthorizedKeys, ServerHandshake, type ServerIdentityOptions } from './handshake/server.js'
 import { SecureStream, peerAddress, type SessionOptions } from './session.js'
-import { checkRsaKey } from './crypto/rsa.js'
 import { NetworkError, SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS, type CipherName } from './constants.js'
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.js'
 
-export interface ConnectOptions extends SessionOptions {
+export interface ConnectOptions extends SessionOptions, ClientIdentityOptions {
   host?: string
   port: number
-  /** The client's RSA private key. */
-  privateKey: KeyObject
-  /** The pinned server public key (serverPK.pem). */
-  serverPublicKey: KeyObject
-  /** Offered record ciphers in order of preference (default AES-128-CCM, AES-256-CCM). */
-  ciphers?: CipherName[]
 }
 
 /**
@@ -29,12 +22,11 @@ export interface ConnectOptions extends SessionOptions {
  *   const s = await connect({ host: '127.0.0.1', port: 7070, privateKey, serverPublicKey })
  */
 export async function connect(opts: ConnectOptions): Promise<SecureStream> {
-  checkRsaKey(opts.privateKey, 'the client private key')
-  checkRsaKey(opts.serverPublicKey, 'the server public key')
+  // Options are checked here, before any socket exists (TypeError/RangeError naming the option).
+  const machine = new ClientHandshake({ privateKey: opts?.privateKey, serverPublicKey: opts.serverPublicKey, ...(opts.ciphers ? { ciphers: opts.ciphers } : {}) })
   return await new Promise((resolve, reject) => {
     const socket = createConnection({ host: opts.host ?? '127.0.0.1', port: opts.port, allowHalfOpen: true })
     socket.setNoDelay(true)
-    const machine = new ClientHandshake({ privateKey: opts.privateKey, serverPublicKey: opts.serverPublicKey, ...(opts.ciphers ? { ciphers: opts.ciphers } : {}) })
     const stream = new SecureStream(socket, machine, opts)
     const onError = (err: Error): void => reject(err instanceof SecurePipeError ? err : toNetworkError(err))
     stream.once('error', onError)
@@ -45,13 +37,9 @@ export async function connect(opts: ConnectOptions): Promise<SecureStream> {
   })
 }
 
-export interface ServerOptions extends SessionOptions {
-  /** The server's private key, or several during a key rotation (each client names the one it pinned, SPEC 3.2). */
-  privateKey: KeyObject | KeyObject[]
-  /** Client public keys allowed to connect. */
-  authorizedKeys: KeyObject[]
-  /** Ciphers this server allows; it picks the client's first choice among them. */
-  ciphers?: CipherName[]
+export interface ServerOptions extends SessionOptions, Omit<ServerIdentityOptions, 'authorizedKeys'> {
+  /** Client public keys allowed to connect (optional when `authorize` is given). */
+  authorizedKeys?: readonly KeyObject[]
   /**
    * Most connections in the handshake at once (default 64). Beyond it, new connections wait
    * (unread, within their handshake timeout), so strangers cannot keep the CPU busy with RSA.
@@ -82,11 +70,10 @@ export class SecureServer extends Server {
 
   constructor(opts: ServerOptions, onStream?: (s: SecureStream) => void) {
     super({ allowHalfOpen: true, pauseOnConnect: true })
-    ;[opts.privateKey].flat().forEach((k, i) => checkRsaKey(k, `server private key ${i + 1}`))
     this.#opts = opts
-    opts.authorizedKeys.forEach((k, i) => checkRsaKey(k, `authorized key ${i + 1}`))
-    this.#authorized = new AuthorizedKeys(opts.authorizedKeys)
-    if (this.#authorized.size === 0) throw new RangeError('authorizedKeys must hold at least one key')
+    this.#authorized = new AuthorizedKeys(opts.authorizedKeys ?? [])
+    // Checks every identity option now, not at the first connection.
+    this.#handshake(null)
     this.#maxHandshakes = opts.maxHandshakes ?? 64
     this.#maxWaiting = opts.maxWaiting ?? 1024
     this.#timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
@@ -129,9 +116,14 @@ export class SecureServer extends Server {
     return i >= 0
   }
 
+  #handshake(remoteAddress: string | null): ServerHandshake {
+    const { privateKey, authorize, ciphers } = this.#opts
+    return new ServerHandshake({ privateKey, authorizedKeys: this.#authorized, ...(authorize ? { authorize } : {}), ...(ciphers ? { ciphers } : {}), ...(remoteAddress ? { remoteAddress } : {}) })
+  }
+
   #start(socket: Socket): void {
     this.#handshaking++
-    const machine = new ServerHandshake({ privateKey: this.#opts.privateKey, authorizedKeys: this.#authorized, ...(this.#opts.ciphers ? { ciphers: this.#opts.ciphers } : {}) })
+    const machine = this.#handshake(peerAddress(socket))
     const stream = new SecureStream(socket, machine, this.#opts)
     let released = false
     const release = (): void => {

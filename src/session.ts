@@ -54,6 +54,10 @@ export class SecureStream extends Duplex {
   constructor(transport: Transport, machine: ClientHandshake | ServerHandshake, opts: SessionOptions = {}) {
     super({ allowHalfOpen: true, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE, writableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
     const recordSize = checkRecordSize(opts.recordSize)
+    if (!(transport instanceof Duplex)) throw new TypeError('transport: expected a duplex stream (a socket, a pair of pipes, a child process\'s stdio as a Duplex)')
+    // SPEC 6.3, 8.4: each direction ends on its own; a transport that ends its writable side with
+    // its readable one would cut the peer's answer off. The stream owns the transport from here on.
+    transport.allowHalfOpen = true
     this.#transport = transport
     this.remoteAddress = peerAddress(transport)
     this.#handshake = new HandshakeStage({ machine, send: (f, done) => this.#sendHandshake(f, done), ...(opts.handshakeTimeoutMs ? { timeoutMs: opts.handshakeTimeoutMs } : {}) })
@@ -68,7 +72,6 @@ export class SecureStream extends Duplex {
     pipeline(this.#encrypt, new FrameEncoder(), transport, err => this.#onOutboundDone(err))
     this.#decrypt.on('data', (chunk: Buffer) => { if (!this.push(chunk)) this.#decrypt.pause() })
     this.#decrypt.on('end', () => this.push(null))
-    this.#handshake.start()
   }
 
   /** Like `net.Socket#setNoDelay`: forwarded to the transport when it has one (connect and createServer turn Nagle off already). */

@@ -2,7 +2,7 @@
  * RSA key handling and RSA-OAEP-SHA256 with labels (SPEC 1.2, 3.1, 3.3). The only file that does RSA.
  * Keys are parsed into `KeyObject`s once: parsing PEM on every call costs a third of the rate.
  */
-import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, webcrypto, type KeyObject } from 'node:crypto'
+import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, privateDecrypt, publicEncrypt, webcrypto } from 'node:crypto'
 import { RSA_MAX_BITS, RSA_MIN_BITS } from '../constants.js'
 import { KeyError } from '../errors.js'
 
@@ -62,6 +62,17 @@ export function checkRsaKey(key: KeyObject, what: string): KeyObject {
     throw new KeyError(`${what} is a ${bits}-bit RSA key; secure-pipe accepts ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits`)
   }
   return key
+}
+
+/**
+ * Validate a key option where it is passed: a `KeyObject` of the expected type (a `TypeError`
+ * naming the option), then an RSA key of an accepted size (`ERR_KEY`, SPEC 3.7).
+ */
+export function keyOption(value: unknown, option: string, type: 'private' | 'public'): KeyObject {
+  if (!(value instanceof KeyObject)) throw new TypeError(`${option}: expected a ${type} RSA KeyObject (from loadPrivateKey/loadPublicKey or crypto.create${type === 'private' ? 'Private' : 'Public'}Key), got ${value === null ? 'null' : typeof value}`)
+  if (type === 'public' && value.type === 'private') throw new TypeError(`${option}: this is a private key: give the public key, and never copy a private key to another machine`)
+  if (type === 'private' && value.type !== 'private') throw new TypeError(`${option}: expected a private key, got a ${value.type} key`)
+  return checkRsaKey(value, option)
 }
 
 /** Parse a PEM private key (PKCS#1 or PKCS#8). */

@@ -6,7 +6,7 @@
 import { Transform, type TransformCallback } from 'node:stream'
 import { createRequire } from 'node:module'
 import { FrameTooLargeError, TruncatedError } from '../errors.js'
-import { DEFAULT_RECORD_SIZE } from '../constants.js'
+import { DEFAULT_RECORD_SIZE, MAX_RECORD_SIZE, recordFrameLimit } from '../constants.js'
 
 const require = createRequire(import.meta.url)
 const lps = require('length-prefixed-stream') as { decode(opts: { limit: number, allowEmpty?: boolean }): LpsDecoder }
@@ -22,9 +22,9 @@ interface LpsDecoder {
 }
 
 export interface FrameDecoderOptions {
-  /** Largest frame accepted after the first `smallFrames` frames. */
-  limit: number
-  /** SPEC 7: the first frames (the handshake) get a tighter limit. */
+  /** Largest frame accepted after the first `smallFrames` frames (default: a 1 MiB record, SPEC 7). */
+  limit?: number
+  /** SPEC 7: the first `smallFrames` frames (the handshake: HANDSHAKE_FRAMES) get the tighter `smallLimit` (HANDSHAKE_FRAME_LIMIT). Default 0. */
   smallFrames?: number
   smallLimit?: number
 }
@@ -39,13 +39,16 @@ export class FrameDecoder extends Transform {
   #smallLeft: number
   #error: Error | null = null
 
-  constructor(opts: FrameDecoderOptions) {
+  constructor(opts: FrameDecoderOptions = {}) {
     super({ readableObjectMode: true, readableHighWaterMark: 16, writableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
-    if (!(opts.limit > 0)) throw new RangeError('frame limit must be positive')
-    this.#limit = opts.limit
+    const limit = opts.limit ?? recordFrameLimit(MAX_RECORD_SIZE)
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('limit: a positive whole number of bytes')
+    if (opts.smallFrames !== undefined && !(Number.isSafeInteger(opts.smallFrames) && opts.smallFrames >= 0)) throw new RangeError('smallFrames: a whole number of frames, 0 or more')
+    if (opts.smallLimit !== undefined && !(Number.isSafeInteger(opts.smallLimit) && opts.smallLimit >= 1)) throw new RangeError('smallLimit: a positive whole number of bytes')
+    this.#limit = limit
     this.#smallLeft = opts.smallFrames ?? 0
-    this.#lp = lps.decode({ limit: opts.limit, allowEmpty: true })
-    if (this.#smallLeft > 0) this.#lp._limit = Math.min(opts.smallLimit ?? opts.limit, opts.limit)
+    this.#lp = lps.decode({ limit, allowEmpty: true })
+    if (this.#smallLeft > 0) this.#lp._limit = Math.min(opts.smallLimit ?? limit, limit)
     // The decoder's own readable push receives each complete frame: forward it to ours.
     ;(this.#lp as unknown as { push(m: Buffer): boolean }).push = (message: Buffer) => {
       if (this.#smallLeft > 0 && --this.#smallLeft === 0) this.#lp._limit = this.#limit

@@ -2,20 +2,26 @@
  * The client's handshake state machine (SPEC 3.1, 3.4, 3.5): messages in, messages out, no I/O.
  */
 import type { KeyObject } from 'node:crypto'
-import { fingerprint, keyId, oaepDecrypt, oaepEncrypt, spkiDer } from '../crypto/rsa.js'
+import { fingerprint, keyId, keyOption, oaepDecrypt, oaepEncrypt, spkiDer } from '../crypto/rsa.js'
 import { equalConstantTime } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
 import { x25519KeyPair, x25519Shared, type X25519KeyPair } from '../crypto/x25519.js'
-import { CONFIRM_LENGTH, DEFAULT_CIPHERS, MSG, RANDOM_LENGTH, SECRET_LENGTH, type CipherName } from '../constants.js'
+import { CONFIRM_LENGTH, MSG, RANDOM_LENGTH, SECRET_LENGTH, checkCiphers, type CipherName } from '../constants.js'
 import { AuthError, VersionError } from '../errors.js'
 import { clientHelloBound, encodeClientHello, encodeFinished, parseFinished, parseServerHello } from './messages.js'
 import { clientFinishedMac, clientSecretLabel, deriveKeys, serverConfirm, serverFinishedMac, serverSecretLabel, sessionKeys, wipeSchedule, type KeySchedule, type SessionKeys } from './keyschedule.js'
 
-export interface ClientHandshakeOptions {
+/** Who the client is and whom it expects: shared by `connect` and `ClientHandshake`. */
+export interface ClientIdentityOptions {
+  /** The client's RSA private key (2048 to 8192 bits). */
   privateKey: KeyObject
   /** The server public key this client pinned. */
   serverPublicKey: KeyObject
+  /** Offered record ciphers in order of preference (default AES-128-CCM, AES-256-CCM). */
   ciphers?: readonly CipherName[]
+}
+
+export interface ClientHandshakeOptions extends ClientIdentityOptions {
   /** Test-only: deterministic randomness and ephemeral key for protocol vectors. */
   random?: RandomSource
   x25519Private?: Buffer
@@ -35,10 +41,11 @@ export class ClientHandshake {
   #cipher: CipherName | null = null
 
   constructor(opts: ClientHandshakeOptions) {
+    keyOption(opts?.privateKey, 'privateKey', 'private')
+    keyOption(opts.serverPublicKey, 'serverPublicKey', 'public')
     this.#opts = opts
     const random = opts.random ?? secureRandom
-    this.#ciphers = [...(opts.ciphers ?? DEFAULT_CIPHERS)]
-    if (this.#ciphers.length === 0) throw new RangeError('ciphers: at least one cipher is needed')
+    this.#ciphers = checkCiphers(opts.ciphers)
     this.#kc = random(SECRET_LENGTH)
     this.#ephemeral = x25519KeyPair(opts.x25519Private)
     const fields = {

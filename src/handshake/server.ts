@@ -2,20 +2,24 @@
  * The server's handshake state machine (SPEC 3.2, 3.3, 3.5): messages in, messages out, no I/O.
  */
 import type { KeyObject } from 'node:crypto'
-import { fingerprint, keyId, oaepDecryptOrFallback, oaepEncrypt, spkiDer } from '../crypto/rsa.js'
+import { fingerprint, keyId, keyOption, oaepDecryptOrFallback, oaepEncrypt, parseSpki, spkiDer } from '../crypto/rsa.js'
 import { equalConstantTime } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
 import { x25519KeyPair, x25519Shared } from '../crypto/x25519.js'
-import { ALERT, DEFAULT_CIPHERS, MSG, RANDOM_LENGTH, SECRET_LENGTH, type CipherName } from '../constants.js'
+import { ALERT, MSG, RANDOM_LENGTH, SECRET_LENGTH, checkCiphers, type CipherName } from '../constants.js'
 import { AuthError, VersionError } from '../errors.js'
 import { encodeFinished, encodeServerHello, parseClientHello, parseFinished, refusal, serverHelloBound } from './messages.js'
 import { clientFinishedMac, clientSecretLabel, deriveKeys, serverConfirm, serverFinishedMac, serverSecretLabel, sessionKeys, wipeSchedule, type KeySchedule, type SessionKeys } from './keyschedule.js'
 
-/** The set of client keys a server accepts, indexed by SPKI DER (SPEC 3.2). Build it once per server. */
+/**
+ * The set of client keys a server accepts, indexed by SPKI DER (SPEC 3.2). `createServer` builds
+ * it once from its `authorizedKeys` list; a handshake given a plain list builds its own.
+ */
 export class AuthorizedKeys {
   readonly #byDer = new Map<string, KeyObject>()
   constructor(keys: readonly KeyObject[]) {
-    for (const k of keys) this.#byDer.set(spkiDer(k).toString('base64'), k)
+    if (!Array.isArray(keys)) throw new TypeError('authorizedKeys: expected an array of public KeyObjects')
+    keys.forEach((k, i) => this.#byDer.set(spkiDer(keyOption(k, `authorizedKeys[${i}]`, 'public')).toString('base64'), k))
   }
   get size(): number { return this.#byDer.size }
   find(spki: Buffer): KeyObject | undefined {
@@ -23,16 +27,40 @@ export class AuthorizedKeys {
   }
 }
 
-export interface ServerHandshakeOptions {
+/** The client a server is asked to accept: its RSA public key, that key's fingerprint, and where it connects from. */
+export interface PeerIdentity {
+  key: KeyObject
+  fingerprint: string
+  /** `host:port` when the handshake runs over a socket (set by `createServer`). */
+  remoteAddress?: string
+}
+
+/** Per-connection authorization: true accepts the key, false refuses it (ERR_AUTH, alert 1). May be async. */
+export type AuthorizeCallback = (peer: PeerIdentity) => boolean | Promise<boolean>
+
+/** Who the server is and whom it accepts: shared by `createServer` and `ServerHandshake`. */
+export interface ServerIdentityOptions {
   /** The server's private key, or several (key rotation): the ClientHello names the one its client pinned (SPEC 3.2). */
   privateKey: KeyObject | readonly KeyObject[]
-  authorizedKeys: AuthorizedKeys
+  /** Client public keys allowed to connect (SPEC 3.2 step 3). Optional when `authorize` is given. */
+  authorizedKeys?: AuthorizedKeys | readonly KeyObject[]
+  /**
+   * Consulted for a client key that is not in `authorizedKeys`, before any RSA private-key work:
+   * an application's own database, with its own logging.
+   */
+  authorize?: AuthorizeCallback
+  /** Ciphers this server allows; it picks the client's first choice among them (default both). */
   ciphers?: readonly CipherName[]
+}
+
+export interface ServerHandshakeOptions extends ServerIdentityOptions {
   /**
    * SPEC 3.2 step 5: called with the client random before any RSA work; false refuses the
    * ClientHello as a replay (ERR_AUTH, no alert). A server's replay cache plugs in here.
    */
   replayCheck?: (clientRandom: Buffer) => boolean
+  /** `host:port` of the client, passed on to `authorize` (set by `createServer`). */
+  remoteAddress?: string
   /** Test-only: deterministic randomness and ephemeral key for protocol vectors. */
   random?: RandomSource
   x25519Private?: Buffer
@@ -41,14 +69,21 @@ export interface ServerHandshakeOptions {
 export class ServerHandshake {
   readonly #opts: ServerHandshakeOptions
   readonly #keys: readonly KeyObject[]
+  readonly #authorized: AuthorizedKeys
+  readonly #ciphers: readonly CipherName[]
   #clientKey: KeyObject | null = null
   #schedule: KeySchedule | null = null
   #cipher: CipherName | null = null
 
   constructor(opts: ServerHandshakeOptions) {
-    this.#opts = opts
-    this.#keys = Array.isArray(opts.privateKey) ? opts.privateKey : [opts.privateKey as KeyObject]
+    this.#keys = [opts?.privateKey].flat().map((k, i, all) => keyOption(k, all.length > 1 ? `privateKey[${i}]` : 'privateKey', 'private'))
     if (this.#keys.length === 0) throw new RangeError('privateKey: at least one server key is needed')
+    const listed = opts.authorizedKeys instanceof AuthorizedKeys ? opts.authorizedKeys : new AuthorizedKeys(opts.authorizedKeys ?? [])
+    if (opts.authorize !== undefined && typeof opts.authorize !== 'function') throw new TypeError('authorize: expected a function (peer) => boolean | Promise<boolean>')
+    if (listed.size === 0 && !opts.authorize) throw new RangeError('authorizedKeys: give at least one client key, or an authorize callback')
+    this.#ciphers = checkCiphers(opts.ciphers)
+    this.#authorized = listed
+    this.#opts = opts
   }
 
   /** The authorized key the client presented (known after the ClientHello). */
@@ -66,11 +101,9 @@ export class ServerHandshake {
     const serverKey = this.#keys.find(k => keyId(k).equals(ch.serverKeyId))
     if (!serverKey) throw refusal(new AuthError('the client pinned a server key this server does not hold'), ALERT.serverKey)
     // SPEC 3.2: the client's key is checked before any RSA work, so strangers cost no private-key operation.
-    const known = this.#opts.authorizedKeys.find(ch.spki)
-    if (!known) throw refusal(new AuthError('the client presented a key that is not in the authorized keys'), ALERT.auth)
-    const allowed = this.#opts.ciphers ?? DEFAULT_CIPHERS
-    const cipher = ch.ciphers.find(c => allowed.includes(c))
-    if (!cipher) throw refusal(new VersionError(`the client offered no cipher this server allows (${allowed.join(', ')})`), ALERT.cipher)
+    const known = await this.#authorize(ch.spki)
+    const cipher = ch.ciphers.find(c => this.#ciphers.includes(c))
+    if (!cipher) throw refusal(new VersionError(`the client offered no cipher this server allows (${this.#ciphers.join(', ')})`), ALERT.cipher)
     if (this.#opts.replayCheck && !this.#opts.replayCheck(ch.random)) throw new AuthError('the client sent a ClientHello this server has seen before (a replay)')
     const ephemeral = x25519KeyPair(this.#opts.x25519Private)
     const shared = this.#shared(ephemeral.privateKey, ch.x25519)
@@ -112,6 +145,18 @@ export class ServerHandshake {
   wipe(): void {
     if (this.#schedule) wipeSchedule(this.#schedule, true)
     this.#schedule = null
+  }
+
+  /** SPEC 3.2 step 3: the listed keys, then the application's callback; a refusal names the key's fingerprint. */
+  async #authorize(spki: Buffer): Promise<KeyObject> {
+    const listed = this.#authorized.find(spki)
+    if (listed) return listed
+    let key: KeyObject | null = null
+    try { key = parseSpki(spki) } catch { /* not an RSA key of an accepted size: refused below */ }
+    const peer = key && { key, fingerprint: fingerprint(key), ...(this.#opts.remoteAddress ? { remoteAddress: this.#opts.remoteAddress } : {}) }
+    if (peer && this.#opts.authorize && await this.#opts.authorize(peer) === true) return peer.key
+    const who = peer ? `a key that is not authorized (${peer.fingerprint})` : 'a key that is not an RSA key of 2048 to 8192 bits'
+    throw refusal(Object.assign(new AuthError(`the client presented ${who}: add its public key to the authorized keys`), { peerFingerprint: peer?.fingerprint ?? null }), ALERT.auth)
   }
 
   #parse(frame: Buffer): ReturnType<typeof parseClientHello> {

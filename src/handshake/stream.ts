@@ -2,29 +2,54 @@
  * The handshake stage (SPEC 3): a Transform of frames (object mode on both sides: one chunk is
  * one frame). It consumes the peer's handshake messages, sends its own through `send`, and once
  * the peer's Finished verifies it passes every later frame (the records) through unchanged.
- * `keys` resolves with the session keys at that moment; no record passes before it.
+ * `keys` resolves with the session keys at that moment; no record passes before it. A client
+ * stage sends its ClientHello by itself, on the next tick after construction.
+ *
+ * @example
+ *   const handshake = new HandshakeStage({ machine: new ClientHandshake({ privateKey, serverPublicKey }), send: socket })
+ *   pipeline(socket, new FrameDecoder({ limit: recordFrameLimit(MAX_RECORD_SIZE) }), handshake, new DecryptStage({ keys: handshake.keys }), out, cb)
+ *   pipeline(input, new EncryptStage({ keys: handshake.keys }), new FrameEncoder(), socket, cb)
  */
-import { Transform, type TransformCallback } from 'node:stream'
+import { Transform, type TransformCallback, type Writable } from 'node:stream'
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../constants.js'
 import { NetworkError, TimeoutError } from '../errors.js'
 import { ClientHandshake } from './client.js'
 import { ServerHandshake } from './server.js'
 import { encodeAlert, type Refusal } from './messages.js'
 import type { SessionKeys } from './keyschedule.js'
+import { frameHeader } from '../framing/frame.js'
+
+/** Writes one handshake message to the peer; `done` runs once it is handed to the transport. */
+export type SendHandshake = (message: Buffer, done?: () => void) => void
 
 export interface HandshakeStageOptions {
   machine: ClientHandshake | ServerHandshake
-  /** Writes one handshake frame to the peer; `done` runs once it is handed to the transport. */
-  send(frame: Buffer, done?: () => void): void
+  /**
+   * Where the stage's own handshake messages go: the transport (a writable stream, which gets
+   * each message framed, SPEC 2.1), or a function that frames and writes it.
+   */
+  send: Writable | NodeJS.WritableStream | SendHandshake
   /** SPEC 3.7: the whole handshake must finish within this time (default 10 s). */
   timeoutMs?: number
+}
+
+function sender(send: HandshakeStageOptions['send']): SendHandshake {
+  if (typeof send === 'function') return send
+  if (send && typeof (send as NodeJS.WritableStream).write === 'function') {
+    const transport = send as NodeJS.WritableStream & { allowHalfOpen?: boolean }
+    // SPEC 6.3, 8.4: each direction ends on its own, so a duplex transport must not end its
+    // writable side when its readable side ends (a socket's default).
+    if (transport.allowHalfOpen === false) transport.allowHalfOpen = true
+    return (message, done) => { transport.write(Buffer.concat([frameHeader(message.length), message]), () => done?.()) }
+  }
+  throw new TypeError('send: give the transport (a writable stream) or a function that writes one handshake message')
 }
 
 export class HandshakeStage extends Transform {
   /** Resolves with the session keys when the peer's Finished verifies; rejects on failure. */
   readonly keys: Promise<SessionKeys>
   readonly #machine: ClientHandshake | ServerHandshake
-  readonly #send: HandshakeStageOptions['send']
+  readonly #send: SendHandshake
   readonly #timer: NodeJS.Timeout
   #steps = 0
   #done = false
@@ -33,20 +58,20 @@ export class HandshakeStage extends Transform {
 
   constructor(opts: HandshakeStageOptions) {
     super({ objectMode: true, highWaterMark: 4 })
+    if (!(opts?.machine instanceof ClientHandshake || opts?.machine instanceof ServerHandshake)) throw new TypeError('machine: give a ClientHandshake or a ServerHandshake')
     this.#machine = opts.machine
-    this.#send = opts.send
+    this.#send = sender(opts.send)
     this.keys = new Promise((resolve, reject) => { this.#resolve = resolve; this.#reject = reject })
     this.keys.catch(() => {})
     const ms = opts.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     // SPEC 3.7: a handshake that does not complete in time is ERR_TIMEOUT.
     this.#timer = setTimeout(() => this.destroy(new TimeoutError(`the handshake did not complete within ${ms / 1000} s: the peer is not responding or not speaking secure-pipe`)), ms)
     this.#timer.unref()
+    // SPEC 3.1: the client speaks first, on the next tick, once the caller has wired the stage up.
+    const machine = this.#machine
+    if (machine instanceof ClientHandshake) process.nextTick(() => { if (!this.destroyed) this.#send(machine.clientHello) })
   }
 
-  /** The client speaks first: send the ClientHello (SPEC 3.1). A server does nothing. */
-  start(): void {
-    if (this.#machine instanceof ClientHandshake) this.#send(this.#machine.clientHello)
-  }
 
   get complete(): boolean { return this.#done }
 

@@ -6,10 +6,10 @@
 import { Transform, type TransformCallback } from 'node:stream'
 import { DEFAULT_RECORD_SIZE, RECORD_TYPE } from '../constants.js'
 import { IntegrityError, TruncatedError } from '../errors.js'
-import { withProtector, type RecordProtector, type RecordKeys } from './protector.js'
+import { withProtector, type RecordProtector, type StageKeys } from './protector.js'
 
 export interface DecryptOptions {
-  keys: RecordKeys | Promise<RecordKeys>
+  keys: StageKeys | Promise<StageKeys>
 }
 
 export class DecryptStage extends Transform {
@@ -19,7 +19,7 @@ export class DecryptStage extends Transform {
 
   constructor(opts: DecryptOptions) {
     super({ writableObjectMode: true, writableHighWaterMark: 4, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
-    this.#ready = withProtector(opts.keys, p => { this.#protector = p })
+    this.#ready = withProtector(opts.keys, 'receive', p => { this.#protector = p })
     this.#ready.catch(() => {})
   }
 

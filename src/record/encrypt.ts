@@ -5,11 +5,11 @@
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { DEFAULT_RECORD_SIZE, MAX_RECORD_SIZE, RECORD_TYPE } from '../constants.js'
-import { withProtector, type RecordKeys, type RecordProtector } from './protector.js'
+import { withProtector, type RecordProtector, type StageKeys } from './protector.js'
 
 export interface EncryptOptions {
   /** The keys, or a promise of them (the stage waits: writes are held back until the handshake ends). */
-  keys: RecordKeys | Promise<RecordKeys>
+  keys: StageKeys | Promise<StageKeys>
   /** SPEC 5.5: plaintext bytes per record, 1 to 1 MiB (default 64 KiB). */
   recordSize?: number
 }
@@ -28,7 +28,7 @@ export class EncryptStage extends Transform {
   constructor(opts: EncryptOptions) {
     super({ readableObjectMode: true, readableHighWaterMark: 4 })
     this.#recordSize = checkRecordSize(opts.recordSize)
-    this.#ready = withProtector(opts.keys, p => { this.#protector = p })
+    this.#ready = withProtector(opts.keys, 'send', p => { this.#protector = p })
     this.#ready.catch(() => {}) // the rejection reaches the stream through _transform/_flush
   }
 

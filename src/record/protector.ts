@@ -113,7 +113,14 @@ export class RecordProtector {
   }
 }
 
-/** For both record stages: build the protector once the keys (or their promise) resolve. */
-export function withProtector(keys: RecordKeys | Promise<RecordKeys>, onReady: (p: RecordProtector) => void): Promise<void> {
-  return Promise.resolve(keys).then(k => onReady(new RecordProtector(k)))
+/**
+ * What the record stages take: one direction's keys, or the session keys a handshake produced
+ * (`HandshakeStage#keys`, `SessionKeys`), from which each stage picks its own direction.
+ */
+export type StageKeys = RecordKeys | { send: RecordKeys, receive: RecordKeys }
+
+/** For both record stages: build the protector for `direction` once the keys (or their promise) resolve. */
+export function withProtector(keys: StageKeys | Promise<StageKeys>, direction: 'send' | 'receive', onReady: (p: RecordProtector) => void): Promise<void> {
+  if (keys === undefined || keys === null) throw new TypeError('keys: give the handshake\'s keys (HandshakeStage#keys) or one direction\'s RecordKeys')
+  return Promise.resolve(keys).then(k => onReady(new RecordProtector('send' in k ? k[direction] : k)))
 }

@@ -142,7 +142,7 @@ export async function runClientTarget(keys: FuzzKeys, plan: HandshakePlan, stats
   const server = new ServerHandshake({ privateKey: keys.server.privateKey, authorizedKeys: new AuthorizedKeys([keys.client.publicKey]) })
   const machine = new ClientHandshake({ privateKey: keys.client.privateKey, serverPublicKey: keys.server.publicKey })
   const rig = new StageRig(machine, plan, [serverHelloFields(), { lengths: [] }, { lengths: [] }, { lengths: [] }])
-  rig.stage.start()
+
   const outcome = await driveClient(rig, server)
   judge(outcome, rig.modified, PAYLOAD, stats)
 }
