@@ -68,6 +68,10 @@ export class SecureStream extends Duplex {
     pipeline(this.#encrypt, new FrameEncoder(), transport, err => this.#onOutboundDone(err))
     this.#decrypt.on('data', (chunk: Buffer) => { if (!this.push(chunk)) this.#decrypt.pause() })
     this.#decrypt.on('end', () => this.push(null))
+    // Errors have a listener from the first byte to the last, whatever the consumer does between
+    // the handshake and attaching its own (awaiting a file, say): the first error is kept in
+    // `errored`, and pipeline/finished/for-await report it whenever they attach.
+    this.on('error', () => {})
     this.#handshake.start()
   }
 
@@ -137,7 +141,7 @@ export class SecureStream extends Duplex {
    */
   #fail(err: Error): void {
     if (err instanceof SecurePipeError) this.destroy(err)
-    else setImmediate(() => this.destroy(err))
+    else setImmediate(() => this.destroy(translate(err)))
   }
 }
 
