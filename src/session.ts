@@ -6,7 +6,7 @@
  * Handshake messages are written straight to the transport, before any record.
  */
 import { Duplex, pipeline } from 'node:stream'
-import { DEFAULT_RECORD_SIZE, HANDSHAKE_FRAME_LIMIT, HANDSHAKE_FRAMES, recordFrameLimit, type CipherName } from './constants.js'
+import { DEFAULT_RECORD_SIZE, HANDSHAKE_FRAME_LIMIT, HANDSHAKE_FRAMES, MAX_RECORD_SIZE, recordFrameLimit, type CipherName } from './constants.js'
 import { SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
 import { FrameDecoder, FrameEncoder, frameHeader } from './framing/frame.js'
 import { HandshakeStage } from './handshake/stream.js'
@@ -29,6 +29,17 @@ export interface SessionOptions {
   /** Test-only: deterministic randomness for records (protocol vectors). */
   random?: RandomSource
 }
+
+/**
+ * SPEC 7: the most bytes one connection reads from its socket ahead of a reader that stopped
+ * reading, whatever the peer sends. Node counts objects, not bytes, on object-mode sides, so
+ * those hold one frame each (highWaterMark 1); byte-mode sides hold their highWaterMark plus the
+ * chunk that crossed it. Inbound, with F the largest frame (a 1 MiB record) and B = 256 KiB:
+ *   frame decoder input B + one socket read (64 KiB) + the frame it is assembling F
+ *   + the frame decoder's and the handshake stage's output, one frame each 2F
+ *   + decrypt output B + one record's payload F + this stream's buffer B + one payload F
+ */
+export const INBOUND_BUFFER_BOUND = 3 * 4 * DEFAULT_RECORD_SIZE + 64 * 1024 + 5 * recordFrameLimit(MAX_RECORD_SIZE)
 
 type Transport = Duplex & { setTimeout?(ms: number, cb?: () => void): unknown, setNoDelay?(noDelay?: boolean): unknown, remoteAddress?: string, remotePort?: number }
 

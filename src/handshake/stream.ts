@@ -32,7 +32,7 @@ export class HandshakeStage extends Transform {
   #reject!: (e: Error) => void
 
   constructor(opts: HandshakeStageOptions) {
-    super({ objectMode: true, highWaterMark: 4 })
+    super({ objectMode: true, highWaterMark: 1 }) // SPEC 7: one frame per side; Node counts objects, not bytes
     this.#machine = opts.machine
     this.#send = opts.send
     this.keys = new Promise((resolve, reject) => { this.#resolve = resolve; this.#reject = reject })

@@ -19,7 +19,8 @@ export class DecryptStage extends Transform {
   #closed = false
 
   constructor(opts: DecryptOptions) {
-    super({ writableObjectMode: true, writableHighWaterMark: 4, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
+    // SPEC 7: one record waits on the input (Node counts objects there); the output is bounded in bytes.
+    super({ writableObjectMode: true, writableHighWaterMark: 1, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
     this.#ready = withProtector(opts.keys, p => { this.#protector = p })
     this.#ready.catch(() => {})
   }
