@@ -3,6 +3,7 @@
  * bad record that arrives with ServerFinished fails the stream before the application has
  * attached anything; the process does not crash, and a consumer attached later still gets the
  * error with its code (SPEC 5.4). Both ends: `connect` and `createServer`.
+ * SPEC 6.1: the verified close record ends the stream, with the transport still open.
  */
 import t from 'tap'
 import { Writable } from 'node:stream'
@@ -13,7 +14,10 @@ import { connect, createServer, type SecureStream } from '../../src/index.js'
 import { testKeys } from '../helpers/keys.js'
 import { waitFor } from '../helpers/cli.js'
 import { attackBytes, clientSession, honestBytes, serverSession } from '../helpers/hostile.js'
-import { collect } from '../helpers/streams.js'
+import { collect, runThrough, sealToWire } from '../helpers/streams.js'
+import { DecryptStage } from '../../src/record/decrypt.js'
+import { FrameDecoder } from '../../src/framing/frame.js'
+import { DEFAULT_RECORD_SIZE, DIRECTION, recordFrameLimit } from '../../src/constants.js'
 
 function sink(): Writable {
   return new Writable({ write(_c, _e, cb) { cb() } })
@@ -51,4 +55,14 @@ t.test('SPEC 6.1: the verified close record ends the readable side while the pee
   t.ok((await collect(s)).equals(data), 'the data, then the end')
   t.notOk((await server.session).socket.writableEnded, 'the peer never ended its socket')
   s.destroy()
+})
+
+t.test('SPEC 6.1: DecryptStage ends at the verified close record while its input stays open', async t => {
+  const keys = { key: Buffer.alloc(16, 7), direction: DIRECTION.c2s }
+  const data = Buffer.from('then the close record, and the input never ends')
+  const wire = await sealToWire([data], keys)
+  const o = await runThrough([wire], [new FrameDecoder({ limit: recordFrameLimit(DEFAULT_RECORD_SIZE) }), new DecryptStage({ keys: { ...keys, key: Buffer.from(keys.key) } })], { end: false })
+  t.ok(o.ended, 'ended')
+  t.equal(o.error, null)
+  t.ok(o.data.equals(data))
 })
