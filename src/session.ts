@@ -44,6 +44,10 @@ export const INBOUND_BUFFER_BOUND = 3 * 4 * DEFAULT_RECORD_SIZE + 64 * 1024 + 5 
 type Transport = Duplex & { setTimeout?(ms: number, cb?: () => void): unknown, setNoDelay?(noDelay?: boolean): unknown, remoteAddress?: string, remotePort?: number }
 
 /**
+ * The readable side ends at the peer's verified close record (SPEC 6.1), even if its transport
+ * stays open. An error never goes unhandled, however late the application attaches: the first
+ * one stays in `errored`, and `pipeline`, `finished` and `for await` report it when they attach.
+ *
  * @example
  *   const s = await connect({ host: '127.0.0.1', port: 7070, privateKey, serverPublicKey })
  *   s.end('hello')
@@ -79,9 +83,8 @@ export class SecureStream extends Duplex {
     pipeline(this.#encrypt, new FrameEncoder(), transport, err => this.#onOutboundDone(err))
     this.#decrypt.on('data', (chunk: Buffer) => { if (!this.push(chunk)) this.#decrypt.pause() })
     this.#decrypt.on('end', () => this.push(null))
-    // Errors have a listener from the first byte to the last, whatever the consumer does between
-    // the handshake and attaching its own (awaiting a file, say): the first error is kept in
-    // `errored`, and pipeline/finished/for-await report it whenever they attach.
+    // An 'error' has a listener from the first byte to the last, whatever the application does
+    // between the handshake and attaching its own (awaiting a file, say): no crash window.
     this.on('error', () => {})
     this.#handshake.start()
   }
