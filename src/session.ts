@@ -6,7 +6,7 @@
  * Handshake messages are written straight to the transport, before any record.
  */
 import { Duplex, pipeline } from 'node:stream'
-import { DEFAULT_RECORD_SIZE, HANDSHAKE_FRAME_LIMIT, HANDSHAKE_FRAMES, recordFrameLimit, type CipherName } from './constants.js'
+import { DEFAULT_RECORD_SIZE, HANDSHAKE_FRAME_LIMIT, HANDSHAKE_FRAMES, MAX_RECORD_SIZE, recordFrameLimit, type CipherName } from './constants.js'
 import { SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
 import { FrameDecoder, FrameEncoder, frameHeader } from './framing/frame.js'
 import { HandshakeStage } from './handshake/stream.js'
@@ -30,9 +30,24 @@ export interface SessionOptions {
   random?: RandomSource
 }
 
+/**
+ * SPEC 7: the most bytes one connection reads from its socket ahead of a reader that stopped
+ * reading, whatever the peer sends. Node counts objects, not bytes, on object-mode sides, so
+ * those hold one frame each (highWaterMark 1); byte-mode sides hold their highWaterMark plus the
+ * chunk that crossed it. Inbound, with F the largest frame (a 1 MiB record) and B = 256 KiB:
+ *   frame decoder input B + one socket read (64 KiB) + the frame it is assembling F
+ *   + the frame decoder's and the handshake stage's output, one frame each 2F
+ *   + decrypt output B + one record's payload F + this stream's buffer B + one payload F
+ */
+export const INBOUND_BUFFER_BOUND = 3 * 4 * DEFAULT_RECORD_SIZE + 64 * 1024 + 5 * recordFrameLimit(MAX_RECORD_SIZE)
+
 type Transport = Duplex & { setTimeout?(ms: number, cb?: () => void): unknown, setNoDelay?(noDelay?: boolean): unknown, remoteAddress?: string, remotePort?: number }
 
 /**
+ * The readable side ends at the peer's verified close record (SPEC 6.1), even if its transport
+ * stays open. An error never goes unhandled, however late the application attaches: the first
+ * one stays in `errored`, and `pipeline`, `finished` and `for await` report it when they attach.
+ *
  * @example
  *   const s = await connect({ host: '127.0.0.1', port: 7070, privateKey, serverPublicKey })
  *   s.end('hello')
@@ -72,6 +87,9 @@ export class SecureStream extends Duplex {
     pipeline(this.#encrypt, new FrameEncoder(), transport, err => this.#onOutboundDone(err))
     this.#decrypt.on('data', (chunk: Buffer) => { if (!this.push(chunk)) this.#decrypt.pause() })
     this.#decrypt.on('end', () => this.push(null))
+    // An 'error' has a listener from the first byte to the last, whatever the application does
+    // between the handshake and attaching its own (awaiting a file, say): no crash window.
+    this.on('error', () => {})
   }
 
   /** Like `net.Socket#setNoDelay`: forwarded to the transport when it has one (connect and createServer turn Nagle off already). */
@@ -140,7 +158,7 @@ export class SecureStream extends Duplex {
    */
   #fail(err: Error): void {
     if (err instanceof SecurePipeError) this.destroy(err)
-    else setImmediate(() => this.destroy(err))
+    else setImmediate(() => this.destroy(translate(err)))
   }
 }
 

@@ -86,7 +86,8 @@ export function sessionOptions(args: TransferArgs): SessionFlags {
   return out
 }
 
-function seconds(value: number, flag: string): number {
+/** A positive number of seconds on the command line, in milliseconds. */
+export function seconds(value: number, flag: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} expects a positive number of seconds`)
   return Math.round(value * 1000)
 }

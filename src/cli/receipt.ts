@@ -11,10 +11,12 @@
  */
 import { timingSafeEqual } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import { NetworkError, ReceiptError } from '../index.js'
+import { NetworkError, ReceiptError, TimeoutError } from '../index.js'
 
 export const RECEIPT_MAGIC = Buffer.from('SPRC', 'ascii')
 export const RECEIPT_LENGTH = 4 + 8 + 32
+/** SPEC 8: how long a sender waits for the receipt after its close record (`--receipt-timeout`). */
+export const DEFAULT_RECEIPT_TIMEOUT_MS = 30_000
 
 export function encodeReceipt(bytes: number, digest: Buffer): Buffer {
   if (digest.length !== 32) throw new RangeError('receipt digest must be 32 bytes (SHA-256)')
@@ -66,4 +68,20 @@ export function collectReceipt(stream: Readable): Promise<Buffer> {
     stream.once('error', reject)
     stream.once('close', () => reject(noReceiptError('the connection closed before the receiver confirmed delivery')))
   })
+}
+
+/**
+ * SPEC 8: the receipt within `ms` of our close record, or ERR_TIMEOUT: a receiver that
+ * completed the handshake and went silent must not hold the sender forever.
+ */
+export async function receiptWithin(receipt: Promise<Buffer>, ms: number): Promise<Buffer> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`no delivery receipt within ${ms / 1000} s after the end of the data (--receipt-timeout)`)), ms)
+  })
+  try {
+    return await Promise.race([receipt, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
 }

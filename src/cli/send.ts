@@ -11,14 +11,19 @@ import { SecurePipeError, toNetworkError } from '../index.js'
 import { ioError } from './atomic-file.js'
 import { openStream, type SecureStream } from './endpoint.js'
 import { Meter } from './meter.js'
-import { fileArg, resolveRole, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
+import { fileArg, resolveRole, seconds, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
 import { createProgress, summaryLine, type Progress } from './progress.js'
-import { checkReceipt, collectReceipt, noReceiptError } from './receipt.js'
+import { checkReceipt, collectReceipt, DEFAULT_RECEIPT_TIMEOUT_MS, noReceiptError, receiptWithin } from './receipt.js'
 import { createLog } from './report.js'
 import { onInterrupt } from './signals.js'
 
+export interface SendArgs extends TransferArgs {
+  receiptTimeout?: number
+}
+
 export function sendBuilder<T>(y: Argv<T>): Argv<T> {
   return transferOptions(y)
+    .option('receipt-timeout', { type: 'number', describe: `seconds to wait for the delivery receipt after the end of the data (default ${DEFAULT_RECEIPT_TIMEOUT_MS / 1000})` })
     .example('$0 send data.bin', 'connect to 127.0.0.1:7070 with keys/client.pem, pin keys/serverPK.pem, send data.bin')
     .example('tar c dir | $0 send --connect host:7070', 'send stdin')
     .example('$0 send --connect 10.0.0.5:7070 --key me.pem --server-key theirPK.pem f.iso', 'explicit keys')
@@ -40,9 +45,10 @@ async function openSource(file: string | undefined): Promise<Source> {
   }
 }
 
-export async function send(args: TransferArgs): Promise<void> {
+export async function send(args: SendArgs): Promise<void> {
   const source = await openSource(fileArg(args.file))
   const session = sessionOptions(args) // flag errors before key errors
+  const receiptMs = args.receiptTimeout === undefined ? DEFAULT_RECEIPT_TIMEOUT_MS : seconds(args.receiptTimeout, '--receipt-timeout')
   const role = resolveRole(args, 'connect')
   const log = createLog(args.quiet === true)
   let stream: SecureStream | undefined
@@ -52,7 +58,7 @@ export async function send(args: TransferArgs): Promise<void> {
     stream = await openStream(role, session, log)
     const startedAt = performance.now()
     progress = await createProgress(wantProgress(args), 'send', source.size)
-    const bytes = await sendAndConfirm(stream, source, progress)
+    const bytes = await sendAndConfirm(stream, source, progress, receiptMs)
     log.info(summaryLine('sent', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ', receipt verified'))
   } catch (err) {
     source.stream.destroy()
@@ -64,7 +70,7 @@ export async function send(args: TransferArgs): Promise<void> {
 }
 
 /** Write everything, end our direction (SPEC 6), then read and check the receipt (SPEC 8). */
-async function sendAndConfirm(stream: SecureStream, source: Source, progress: Progress): Promise<number> {
+async function sendAndConfirm(stream: SecureStream, source: Source, progress: Progress, receiptMs: number): Promise<number> {
   const meter = new Meter(n => progress.update(n))
   let receiptFailure: unknown
   const receipt = collectReceipt(stream)
@@ -78,8 +84,9 @@ async function sendAndConfirm(stream: SecureStream, source: Source, progress: Pr
   progress.stop()
   let answer: Buffer
   try {
-    answer = await receipt
+    answer = await receiptWithin(receipt, receiptMs)
   } catch (err) {
+    stream.destroy()
     throw sendError(err, source)
   }
   checkReceipt(answer, meter.bytes, meter.digest())

@@ -40,7 +40,8 @@ export class FrameDecoder extends Transform {
   #error: Error | null = null
 
   constructor(opts: FrameDecoderOptions = {}) {
-    super({ readableObjectMode: true, readableHighWaterMark: 16, writableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
+    // SPEC 7: the input is bounded in bytes, the output to one frame (Node counts objects there).
+    super({ readableObjectMode: true, readableHighWaterMark: 1, writableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
     const limit = opts.limit ?? recordFrameLimit(MAX_RECORD_SIZE)
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('limit: a positive whole number of bytes')
     if (opts.smallFrames !== undefined && !(Number.isSafeInteger(opts.smallFrames) && opts.smallFrames >= 0)) throw new RangeError('smallFrames: a whole number of frames, 0 or more')
@@ -88,7 +89,7 @@ export function frameHeader(length: number): Buffer {
  */
 export class FrameEncoder extends Transform {
   constructor() {
-    super({ writableObjectMode: true, writableHighWaterMark: 16 })
+    super({ writableObjectMode: true, writableHighWaterMark: 1 }) // SPEC 7: one frame waits, whatever its size
   }
 
   override _transform(frame: Buffer | Buffer[], _enc: BufferEncoding, callback: TransformCallback): void {

@@ -57,7 +57,7 @@ export class HandshakeStage extends Transform {
   #reject!: (e: Error) => void
 
   constructor(opts: HandshakeStageOptions) {
-    super({ objectMode: true, highWaterMark: 4 })
+    super({ objectMode: true, highWaterMark: 1 }) // SPEC 7: one frame per side; Node counts objects, not bytes
     if (!(opts?.machine instanceof ClientHandshake || opts?.machine instanceof ServerHandshake)) throw new TypeError('machine: give a ClientHandshake or a ServerHandshake')
     this.#machine = opts.machine
     this.#send = sender(opts.send)

@@ -1,7 +1,8 @@
 /**
  * Decrypt stage (SPEC 5, 6): records in (writable side in object mode: one chunk is one
  * record frame), plaintext bytes out. Nothing of a record is released before its tag verifies;
- * the first error is final; the stream ends only after the authenticated close record.
+ * the first error is final; the readable side ends at the authenticated close record, and any
+ * record after it is an error.
  */
 import { Transform, type TransformCallback } from 'node:stream'
 import { DEFAULT_RECORD_SIZE, RECORD_TYPE } from '../constants.js'
@@ -18,7 +19,8 @@ export class DecryptStage extends Transform {
   #closed = false
 
   constructor(opts: DecryptOptions) {
-    super({ writableObjectMode: true, writableHighWaterMark: 4, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
+    // SPEC 7: one record waits on the input (Node counts objects there); the output is bounded in bytes.
+    super({ writableObjectMode: true, writableHighWaterMark: 1, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
     this.#ready = withProtector(opts.keys, 'receive', p => { this.#protector = p })
     this.#ready.catch(() => {})
   }
@@ -54,6 +56,11 @@ export class DecryptStage extends Transform {
     if (opened.type === RECORD_TYPE.close) {
       if (opened.payload.length) return callback(new IntegrityError('a close record carried data'))
       this.#closed = true
+      // SPEC 6.1 (v2): the verified close record is the end of the peer's direction; the readable
+      // side ends here, not at the transport's end, which a peer may keep open. It ends once the
+      // input that carried the close is processed (setImmediate runs after every callback of the
+      // current I/O event), so a record sent after it in the same write still fails the stream.
+      setImmediate(() => { if (!this.destroyed) this.push(null) })
       return callback()
     }
     callback(null, opened.payload.length ? opened.payload : undefined)

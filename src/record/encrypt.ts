@@ -26,7 +26,7 @@ export class EncryptStage extends Transform {
   readonly #recordSize: number
 
   constructor(opts: EncryptOptions) {
-    super({ readableObjectMode: true, readableHighWaterMark: 4 })
+    super({ readableObjectMode: true, readableHighWaterMark: 1 }) // SPEC 7: one sealed record waits, whatever its size
     this.#recordSize = checkRecordSize(opts.recordSize)
     this.#ready = withProtector(opts.keys, 'send', p => { this.#protector = p })
     this.#ready.catch(() => {}) // the rejection reaches the stream through _transform/_flush

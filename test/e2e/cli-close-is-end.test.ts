@@ -1,0 +1,110 @@
+/**
+ * issue 8 sections 3 and 4, SPEC 6.1, 8: the verified close record is the end of the peer's
+ * direction, whatever its socket does: a receiver commits and answers the receipt on it, and a
+ * sender accepts a receipt followed by a close record. A receiver that goes silent after the
+ * handshake costs the sender at most --receipt-timeout (ERR_TIMEOUT, exit 5).
+ * The peers are built from the library's own pieces and keep their sockets open and silent.
+ */
+import t from 'tap'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { loadPrivateKey, loadPublicKey, type SessionKeys } from '../../src/index.js'
+import { RecordProtector } from '../../src/record/protector.js'
+import { RECORD_TYPE } from '../../src/constants.js'
+import { encodeReceipt } from '../../src/cli/receipt.js'
+import { connectArgs, listenArgs, makeKeys, spawnCli, tempDir, waitForListening } from '../helpers/cli.js'
+import { clientSession, honestBytes, readUntilClose, sealFrame, serverSession } from '../helpers/hostile.js'
+
+const dir = tempDir(t)
+const files = makeKeys(dir)
+const asClient = { privateKey: loadPrivateKey(files.client), serverPublicKey: loadPublicKey(files.serverPK) }
+const asServer = { privateKey: loadPrivateKey(files.server), authorizedKeys: [loadPublicKey(files.clientPK)] }
+
+/** The receipt the peer must get for `data` (SPEC 8). */
+function receiptFor(data: Buffer): Buffer {
+  return encodeReceipt(data.length, createHash('sha256').update(data).digest())
+}
+
+t.test('SPEC 6.1, 8: recv FILE (listening) commits and sends the receipt on the close record while the sender\'s socket stays open', async t => {
+  const data = randomBytes(100_000)
+  const out = join(dir, 'listen.out')
+  const recv = spawnCli(t, ['recv', ...listenArgs(files), out])
+  const peer = await clientSession(await waitForListening(recv), asClient, keys => honestBytes(keys, data))
+  const receipt = await readUntilClose(peer)
+  t.same(receipt, receiptFor(data), 'the receipt, then the receiver\'s close record')
+  t.notOk(peer.socket.writableEnded, 'the sender never half-closed')
+  const r = await recv.done
+  t.equal(r.code, 0, r.stderr)
+  t.ok(readFileSync(out).equals(data), 'FILE holds the data')
+  peer.socket.destroy()
+})
+
+t.test('SPEC 6.1, 8: recv --connect FILE does the same against a server that keeps its socket open', async t => {
+  const data = randomBytes(70_000)
+  const out = join(dir, 'connect.out')
+  const server = await serverSession(asServer, keys => honestBytes(keys, data))
+  t.teardown(() => server.close())
+  const recv = spawnCli(t, ['recv', ...connectArgs(files, server.port), out])
+  t.same(await readUntilClose(await server.session), receiptFor(data), 'receipt then close record')
+  const r = await recv.done
+  t.equal(r.code, 0, r.stderr)
+  t.ok(readFileSync(out).equals(data), 'FILE holds the data')
+})
+
+/** A receiver that reads the sender's records to their close, then answers with `answer` and a close record, socket left open. */
+async function answeringReceiver(answer: (data: Buffer) => Buffer): Promise<{ port: number, close(): void, received: Promise<Buffer> }> {
+  const server = await serverSession(asServer)
+  const received = server.session.then(async s => {
+    const data = await readUntilClose(s)
+    if (!data) throw new Error('the sender ended without a close record')
+    const out = new RecordProtector(s.keys.send)
+    s.socket.write(Buffer.concat([sealFrame(out, RECORD_TYPE.data, answer(data)), sealFrame(out, RECORD_TYPE.close, Buffer.alloc(0))]))
+    return data
+  })
+  received.catch(() => {})
+  return { port: server.port, close: () => server.close(), received }
+}
+
+t.test('SPEC 6.1, 8: send --connect accepts a receipt followed by the close record, without the receiver\'s FIN', async t => {
+  const data = randomBytes(300_000)
+  const receiver = await answeringReceiver(receiptFor)
+  t.teardown(() => receiver.close())
+  const send = spawnCli(t, ['send', ...connectArgs(files, receiver.port), '-'], { stdin: 'pipe' })
+  send.child.stdin!.end(data)
+  const s = await send.done
+  t.equal(s.code, 0, s.stderr)
+  t.match(s.stderr, /receipt verified/)
+  t.ok((await receiver.received).equals(data))
+})
+
+/** A receiver that completes the handshake and then says nothing, socket open. */
+async function silentReceiver(): Promise<{ port: number, close(): void }> {
+  return serverSession(asServer, (_keys: SessionKeys) => ({ bytes: Buffer.alloc(0) }))
+}
+
+t.test('SPEC 8: send --connect to a receiver silent after the handshake ends with ERR_TIMEOUT (exit 5) after --receipt-timeout', async t => {
+  const receiver = await silentReceiver()
+  t.teardown(() => receiver.close())
+  const send = spawnCli(t, ['send', ...connectArgs(files, receiver.port), '--receipt-timeout', '1', '-'], { stdin: 'pipe' })
+  send.child.stdin!.end(randomBytes(10_000))
+  const s = await send.done
+  t.equal(s.code, 5, s.stderr)
+  t.match(s.stderr, /^secure-pipe: no delivery receipt within 1 s after the end of the data .*the receiver may not have the data \(ERR_TIMEOUT\)\n$/)
+})
+
+t.test('SPEC 8: send --listen with a client silent after the handshake ends with ERR_TIMEOUT (exit 5)', async t => {
+  const send = spawnCli(t, ['send', ...listenArgs(files), '--receipt-timeout', '0.5', '-'], { stdin: 'pipe' })
+  send.child.stdin!.end(randomBytes(10_000))
+  const peer = await clientSession(await waitForListening(send), asClient)
+  const s = await send.done
+  peer.socket.destroy()
+  t.equal(s.code, 5, s.stderr)
+  t.match(s.stderr, /no delivery receipt within 0\.5 s.*\(ERR_TIMEOUT\)\n$/)
+})
+
+t.test('SPEC 8: --receipt-timeout must be a positive number of seconds (exit 2)', async t => {
+  const s = await spawnCli(t, ['send', ...connectArgs(files, 9), '--receipt-timeout', '0', '-'], { stdin: 'pipe' }).done
+  t.equal(s.code, 2)
+  t.match(s.stderr, /--receipt-timeout expects a positive number of seconds \(ERR_USAGE\)\n$/)
+})
