@@ -14,9 +14,10 @@ import { payload, sendOnce, sleep, type PeerKeys } from './peers.js'
 /** A raw TCP connection; `closed` resolves when the server has hung up (whatever the reason). */
 export interface RawPeer { socket: Socket, localPort: number, received: () => Buffer, closed: Promise<void> }
 
-export async function rawPeer(port: number): Promise<RawPeer> {
+/** A raw connection from `localAddress` (another 127.0.0.0/8 address is another source to the server). */
+export async function rawPeer(port: number, localAddress = '127.0.0.1'): Promise<RawPeer> {
   // Not half-open: when the server ends its side, so does the peer, and 'close' follows.
-  const socket = createConnection({ host: '127.0.0.1', port, allowHalfOpen: false })
+  const socket = createConnection({ host: '127.0.0.1', port, localAddress, allowHalfOpen: false })
   const chunks: Buffer[] = []
   socket.on('data', (c: Buffer) => chunks.push(c))
   socket.on('error', () => {}) // resets are expected: the server drops these peers
@@ -121,11 +122,11 @@ export interface Attack { kind: GarbageKind, peer: RawPeer, expect: string[] }
  * so the recorded ClientFinished fails (ERR_AUTH); hanging up instead is ERR_NETWORK, and
  * waiting is ERR_TIMEOUT. `half-hello` and `replay-stall` wait for the handshake timeout.
  */
-export async function attack(kind: GarbageKind, port: number, keys: PeerKeys, recorded?: Recorded): Promise<Attack> {
+export async function attack(kind: GarbageKind, port: number, keys: PeerKeys, recorded?: Recorded, localAddress?: string): Promise<Attack> {
   if (kind.startsWith('replay') && !recorded) throw new TypeError(`${kind} needs a recorded handshake`)
   const hello = kind === 'stranger' ? clientHelloFrame(keys.other, keys.serverPK)
-    : kind === 'half-hello' ? clientHelloFrame(keys.client, keys.serverPK) : recorded!.clientHello
-  const peer = await rawPeer(port)
+    : kind === 'half-hello' ? clientHelloFrame(keys.client, keys.serverPK) : recorded?.clientHello ?? Buffer.alloc(0)
+  const peer = await rawPeer(port, localAddress)
   const s = peer.socket
   switch (kind) {
     case 'random': {

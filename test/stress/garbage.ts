@@ -14,6 +14,25 @@ import { startKeepOpen, waitForFailures, type KeepOpenServer } from './server.js
 
 export const GARBAGE_KINDS: readonly GarbageKind[] = ['random', 'huge-length', 'stranger', 'replay-finished', 'replay-close', 'replay-stall']
 
+/**
+ * The log of `attacks` from source `host` (issue 8.5): first-failure lines plus the per-source
+ * summary lines must count exactly the expected codes, each first line naming one of the
+ * attacks with its code; `lines` is how many lines that took.
+ */
+export function sourceVerdict(server: KeepOpenServer, attacks: Attack[], host: string): { ok: boolean, logged: string, lines: number } {
+  const firsts = server.failures().filter(f => f.host === host)
+  const sums = server.summaries().filter(s => s.source === host)
+  const logged = new Map<string, number>()
+  const add = (code: string, n: number): void => { logged.set(code, (logged.get(code) ?? 0) + n) }
+  for (const f of firsts) add(`${f.phase}:${f.code}`, 1)
+  for (const s of sums) for (const [code, n] of Object.entries(s.counts)) add(`handshake:${code}`, n)
+  const expected = new Map<string, number>()
+  for (const a of attacks) expected.set(`handshake:${a.expect[0]}`, (expected.get(`handshake:${a.expect[0]}`) ?? 0) + 1)
+  const named = firsts.every(f => attacks.some(a => a.peer.localPort === f.port && a.expect.includes(f.code)))
+  const same = logged.size === expected.size && [...expected].every(([code, n]) => logged.get(code) === n)
+  return { ok: named && same, logged: [...logged].map(([c, n]) => `${c.replace('handshake:', '')} x${n}`).join(', ') || 'none', lines: firsts.length + sums.length }
+}
+
 /** One verdict per attack: exactly one handshake failure line for its port, with an expected code. */
 export function verdict(server: KeepOpenServer, a: Attack): { ok: boolean, code: string } {
   const lines = server.failuresOf(a.peer.localPort)
