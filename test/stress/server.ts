@@ -6,7 +6,7 @@
 import { once } from 'node:events'
 import { readFileSync, readdirSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
-import { spawnCli, waitFor, waitForListening, listenArgs, type CliProcess, type CliResult, type Teardown, type TestKeys } from '../helpers/cli.js'
+import { spawnCli, waitForListening, listenArgs, type CliProcess, type CliResult, type Teardown, type TestKeys } from '../helpers/cli.js'
 
 /** One failure line: `secure-pipe: handshake|transfer from 127.0.0.X:PORT failed: ... (CODE)`. */
 export interface LogFailure { phase: 'handshake' | 'transfer', host: string, port: number, code: string, line: string }
@@ -72,11 +72,6 @@ export async function startKeepOpen(t: Teardown, keys: TestKeys, dir: string, ex
       return cli.done
     },
   }
-}
-
-/** Wait until the server has logged `n` failure lines (bounded). */
-export function waitForFailures(server: KeepOpenServer, n: number, timeoutMs = 30_000): Promise<void> {
-  return waitFor(() => server.failures().length >= n, `${n} failure lines from the server`, timeoutMs)
 }
 
 /** Resident and peak memory of a process, in bytes, from /proc/PID/status; null once it is gone. */

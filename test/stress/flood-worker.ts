@@ -1,0 +1,45 @@
+/**
+ * The flood of `npm run stress -- --only flood` (issue 8.5), in a worker thread so that the
+ * measuring thread's event loop is not the flood's: `concurrency` connections from 127.0.0.2 at
+ * all times, each sending a replayed ClientHello (and, if answered, the recorded ClientFinished)
+ * or 4 KiB of random bytes, until told to stop; then it posts its counts.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { randomBytes } from 'node:crypto'
+import { createConnection } from 'node:net'
+
+export interface FloodData { port: number, from: string, concurrency: number, clientHello: Buffer, clientFinished: Buffer }
+export interface FloodCounts { connections: number, answered: number, refusedUnread: number }
+
+const data = workerData as FloodData
+const counts: FloodCounts = { connections: 0, answered: 0, refusedUnread: 0 }
+let stopping = false
+
+/** One hostile connection; resolves when the server has closed it (or after 15 s). */
+function once(n: number): Promise<void> {
+  return new Promise(resolve => {
+    const socket = createConnection({ host: '127.0.0.1', port: data.port, localAddress: data.from })
+    let received = 0
+    const timer = setTimeout(() => socket.destroy(), 15_000)
+    socket.on('error', () => {})
+    socket.on('data', (c: Buffer) => {
+      if (received === 0) { counts.answered++; socket.write(data.clientFinished) }
+      received += c.length
+    })
+    socket.on('close', () => {
+      clearTimeout(timer)
+      counts.connections++
+      if (received === 0) counts.refusedUnread++
+      resolve()
+    })
+    socket.on('connect', () => socket.write(n % 2 ? randomBytes(4096) : data.clientHello))
+  })
+}
+
+async function loop(): Promise<void> {
+  for (let n = 0; !stopping; n++) await once(n)
+}
+
+parentPort!.once('message', () => { stopping = true })
+await Promise.all(Array.from({ length: data.concurrency }, loop))
+parentPort!.postMessage(counts)
