@@ -12,6 +12,7 @@ export interface FloodData { port: number, from: string, concurrency: number, cl
 export interface FloodCounts { connections: number, answered: number, refusedUnread: number }
 
 const data = workerData as FloodData
+const GARBAGE = Array.from({ length: 16 }, () => randomBytes(4096))
 const counts: FloodCounts = { connections: 0, answered: 0, refusedUnread: 0 }
 let stopping = false
 
@@ -32,7 +33,7 @@ function once(n: number): Promise<void> {
       if (received === 0) counts.refusedUnread++
       resolve()
     })
-    socket.on('connect', () => socket.write(n % 2 ? randomBytes(4096) : data.clientHello))
+    socket.on('connect', () => socket.write(n % 2 ? GARBAGE[n % 16]! : data.clientHello))
   })
 }
 
