@@ -1,5 +1,5 @@
 /**
- * Writes the protocol vectors in `test/vectors/protocol/` (SPEC 11): one full version-1 handshake
+ * Writes the protocol vectors in `test/vectors/protocol/` (SPEC 11): one full version-2 handshake
  * with three client-to-server records, and one file per failure scenario.
  *
  *   npx tsc -p . && npm run vectors            # keeps the committed RSA keys
@@ -14,18 +14,18 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ClientHandshake } from '../src/handshake/client.js'
 import { AuthorizedKeys, ServerHandshake } from '../src/handshake/server.js'
-import { parseClientHello, parseServerHello } from '../src/handshake/messages.js'
-import { deriveKeys, clientFinishedMac, serverFinishedMac } from '../src/handshake/keyschedule.js'
-import { RecordProtector, deriveIv, nextTrafficKey } from '../src/record/protector.js'
+import { clientHelloBound, encodeAlert, encodeClientHello, parseClientHello, parseServerHello } from '../src/handshake/messages.js'
+import { clientFinishedMac, clientSecretLabel, deriveKeys, serverConfirm, serverFinishedMac, serverSecretLabel } from '../src/handshake/keyschedule.js'
+import { RecordProtector, deriveIv, nextTrafficSecret, trafficKeys } from '../src/record/protector.js'
 import { recordAad, recordTail } from '../src/record/format.js'
 import { frameHeader } from '../src/framing/frame.js'
 import { ccmSeal } from '../src/crypto/ccm.js'
 import { hmacSha256 } from '../src/crypto/kdf.js'
-import { fingerprint, generateRsaKeyPair, oaepDecrypt, parsePrivateKey, parsePublicKey, spkiDer } from '../src/crypto/rsa.js'
+import { fingerprint, generateRsaKeyPair, keyId, oaepDecrypt, oaepEncrypt, parsePrivateKey, parsePublicKey, spkiDer } from '../src/crypto/rsa.js'
 import { x25519KeyPair, x25519Shared } from '../src/crypto/x25519.js'
-import { DIRECTION, HANDSHAKE_FRAME_LIMIT, HANDSHAKE_FRAMES, LABELS, MAX_RECORD_SIZE, RECORD_TYPE, recordFrameLimit, type CipherName } from '../src/constants.js'
+import { ALERT, DIRECTION, HANDSHAKE_FRAME_LIMIT, HANDSHAKE_FRAMES, LABELS, MAX_RECORD_SIZE, RECORD_TYPE, recordFrameLimit, type CipherName } from '../src/constants.js'
 import { fixedBytes, scriptedRandom, toHex } from '../test/helpers/fixed.js'
-import { HANDSHAKE_FILE, loadVectorFile, protocolVectorDir, type FailureVectorFile, type HandshakeVectorFile, type KeyVector, type MessageVector, type RecordVector } from '../test/auth/vector-schema.js'
+import { HANDSHAKE_FILE, loadVectorFile, protocolVectorDir, type FailureVectorFile, type HandshakeFailureVectorFile, type HandshakeVectorFile, type KeyVector, type MessageVector, type RecordVector } from '../test/auth/vector-schema.js'
 
 const fixed = (what: string, length: number): Buffer => fixedBytes(`secure-pipe v1 test vector: ${what}`, length)
 
@@ -56,26 +56,28 @@ function rsaKeys(fresh: boolean): { client: KeyVector, server: KeyVector } {
 }
 
 /** SPEC 3, 4: the four messages through both state machines, then every intermediate recomputed. */
-function handshake(keys: { client: KeyVector, server: KeyVector }): HandshakeVectorFile['handshake'] & { inputs: HandshakeVectorFile['inputs'] } {
+async function handshake(keys: { client: KeyVector, server: KeyVector }): Promise<HandshakeVectorFile['handshake'] & { inputs: HandshakeVectorFile['inputs'] }> {
   const clientKey = parsePrivateKey(keys.client.privateKeyPem)
   const serverKey = parsePrivateKey(keys.server.privateKeyPem)
+  const serverPublic = parsePublicKey(keys.server.publicKeyPem)
   const inputs = {
     clientCiphers: ['aes-128-ccm', 'aes-256-ccm'] as CipherName[],
     serverCiphers: ['aes-128-ccm', 'aes-256-ccm'] as CipherName[],
     k_c: fixed('k_c', 32),
     k_s: fixed('k_s', 32),
+    fallback: fixed('fallback', 32),
     clientRandom: fixed('client random', 32),
     serverRandom: fixed('server random', 32),
     clientX25519Private: fixed('client x25519 private', 32),
     serverX25519Private: fixed('server x25519 private', 32),
   }
-  // Draw order: the client takes k_c then its random; the server its random then k_s (SPEC 3.1, 3.3).
-  const client = new ClientHandshake({ privateKey: clientKey, serverPublicKey: parsePublicKey(keys.server.publicKeyPem), ciphers: inputs.clientCiphers,
+  // Draw order: the client takes k_c then its random; the server the fallback, k_s, then its random (SPEC 3.1, 3.2, 3.3).
+  const client = new ClientHandshake({ privateKey: clientKey, serverPublicKey: serverPublic, ciphers: inputs.clientCiphers,
     random: scriptedRandom([inputs.k_c, inputs.clientRandom]), x25519Private: inputs.clientX25519Private })
   const server = new ServerHandshake({ privateKey: serverKey, authorizedKeys: new AuthorizedKeys([parsePublicKey(keys.client.publicKeyPem)]), ciphers: inputs.serverCiphers,
-    random: scriptedRandom([inputs.serverRandom, inputs.k_s]), x25519Private: inputs.serverX25519Private })
+    random: scriptedRandom([inputs.fallback, inputs.k_s, inputs.serverRandom]), x25519Private: inputs.serverX25519Private })
   const clientHello = client.clientHello
-  const serverHello = server.onClientHello(clientHello)
+  const serverHello = await server.onClientHello(clientHello)
   const clientFinished = client.onServerHello(serverHello)
   const { serverFinished } = server.onClientFinished(clientFinished)
   const sessionKeys = client.onServerFinished(serverFinished)
@@ -83,82 +85,96 @@ function handshake(keys: { client: KeyVector, server: KeyVector }): HandshakeVec
   const ch = parseClientHello(clientHello)
   const sh = parseServerHello(serverHello)
   check(ch.random.equals(inputs.clientRandom) && sh.random.equals(inputs.serverRandom), 'randoms drawn in the scripted order')
-  check(oaepDecrypt(serverKey, ch.encryptedSecret).equals(inputs.k_c), 'k_c')
-  check(oaepDecrypt(clientKey, sh.encryptedSecrets).equals(Buffer.concat([inputs.k_c, inputs.k_s])), 'k_c || k_s')
+  check(ch.serverKeyId.equals(keyId(serverPublic)), 'server key id')
+  const cLabel = clientSecretLabel(ch.bound)
+  const sLabel = serverSecretLabel(clientHello, sh.bound)
+  const confirm = serverConfirm(inputs.k_c, clientHello)
+  check(oaepDecrypt(serverKey, ch.encryptedSecret, cLabel).equals(inputs.k_c), 'k_c')
+  check(oaepDecrypt(clientKey, sh.encryptedSecrets, sLabel).equals(Buffer.concat([inputs.k_s, confirm])), 'k_s || confirm')
   const clientEph = x25519KeyPair(inputs.clientX25519Private)
   const serverEph = x25519KeyPair(inputs.serverX25519Private)
   const shared = x25519Shared(clientEph.privateKey, serverEph.publicKey)
   const ikm = Buffer.concat([inputs.k_c, inputs.k_s, shared])
-  const ks = deriveKeys(clientHello, serverHello, ikm, sh.cipher)
-  check(ks.c2s.equals(sessionKeys.send.key) && ks.th.equals(sessionKeys.handshakeHash), 'keys match the state machine')
+  const ks = deriveKeys(clientHello, serverHello, ikm)
+  check(ks.c2s.equals(sessionKeys.send.secret) && ks.th.equals(sessionKeys.handshakeHash), 'secrets match the state machine')
   const cfMac = clientFinishedMac(ks)
   const sfMac = serverFinishedMac(ks, cfMac)
   check(clientFinished.subarray(-32).equals(cfMac) && serverFinished.subarray(-32).equals(sfMac), 'Finished MACs')
   return {
-    inputs: { ...inputs, k_c: toHex(inputs.k_c), k_s: toHex(inputs.k_s), clientRandom: toHex(inputs.clientRandom), serverRandom: toHex(inputs.serverRandom),
+    inputs: { ...inputs, k_c: toHex(inputs.k_c), k_s: toHex(inputs.k_s), fallback: toHex(inputs.fallback), clientRandom: toHex(inputs.clientRandom), serverRandom: toHex(inputs.serverRandom),
       clientX25519Private: toHex(inputs.clientX25519Private), serverX25519Private: toHex(inputs.serverX25519Private) },
     cipher: sh.cipher,
     clientX25519Public: toHex(clientEph.publicKey),
     serverX25519Public: toHex(serverEph.publicKey),
     sharedSecret: toHex(shared),
+    serverKeyId: toHex(ch.serverKeyId),
+    clientHelloBound: toHex(ch.bound),
+    clientSecretLabel: toHex(cLabel),
     clientHelloEncryptedSecret: toHex(ch.encryptedSecret),
+    confirm: toHex(confirm),
+    serverHelloBound: toHex(sh.bound),
+    serverSecretLabel: toHex(sLabel),
     serverHelloEncryptedSecrets: toHex(sh.encryptedSecrets),
     clientHello: message(clientHello),
     serverHello: message(serverHello),
     th: toHex(ks.th),
     ikm: toHex(ikm),
     prk: toHex(hmacSha256(ks.th, ikm)), // RFC 5869 section 2.2: PRK = HMAC-Hash(salt, IKM); documentation only
-    labels: LABELS,
-    keys: { c2s: toHex(ks.c2s), s2c: toHex(ks.s2c), clientFinishedKey: toHex(ks.clientFinishedKey), serverFinishedKey: toHex(ks.serverFinishedKey) },
+    labels: { ...LABELS },
+    secrets: { c2s: toHex(ks.c2s), s2c: toHex(ks.s2c), clientFinishedKey: toHex(ks.clientFinishedKey), serverFinishedKey: toHex(ks.serverFinishedKey) },
     clientFinishedMac: toHex(cfMac),
     serverFinishedMac: toHex(sfMac),
     clientFinished: message(clientFinished),
     serverFinished: message(serverFinished),
-    expect: 'both sides complete the handshake with these keys; the client sends the records below',
+    expect: 'both sides complete the handshake with these secrets; the client sends the records below',
   }
 }
 
 interface PlannedRecord { type: number, payload: Buffer, expect: string }
 
 /** SPEC 5: seal `plan` in order with a RecordProtector, and recompute each record from its parts. */
-function sealRecords(key: Buffer, direction: number, interval: number, plan: PlannedRecord[], label: string): RecordVector[] {
+function sealRecords(secret: Buffer, direction: number, interval: number, plan: PlannedRecord[], label: string): RecordVector[] {
   const randoms = plan.map((_, i) => fixed(`${label} record ${i} r`, 12))
-  const protector = new RecordProtector({ key: Buffer.from(key), direction, keyUpdateInterval: interval, random: scriptedRandom(randoms) })
-  let current = key
+  const protector = new RecordProtector({ cipher: 'aes-128-ccm', secret: Buffer.from(secret), direction, keyUpdateInterval: interval, random: scriptedRandom(randoms) })
+  let current = secret
   return plan.map((p, seq) => {
     const generation = Math.floor(seq / interval)
-    if (seq > 0 && seq % interval === 0) current = nextTrafficKey(current) // SPEC 5.6
+    if (seq > 0 && seq % interval === 0) current = nextTrafficSecret(current) // SPEC 5.6
+    const { key, ivKey } = trafficKeys(current, 'aes-128-ccm')
     const record = Buffer.concat(protector.seal(p.type, p.payload))
-    const iv = deriveIv(current, randoms[seq]!)
+    const iv = deriveIv(ivKey, randoms[seq]!)
     const aad = recordAad(direction, seq)
     const inner = Buffer.concat([Buffer.from([p.type]), p.payload])
-    const { ciphertext, tag } = ccmSeal(current, iv, inner, aad)
+    const { ciphertext, tag } = ccmSeal(key, iv, inner, aad)
     check(Buffer.concat([ciphertext, recordTail(iv, tag)]).equals(record), `${label} record ${seq} recomputes`)
     return {
       seq, type: p.type, typeName: p.type === RECORD_TYPE.close ? 'close' : 'data', payload: toHex(p.payload),
-      key: toHex(current), keyGeneration: generation, r: toHex(randoms[seq]!), iv: toHex(iv), aad: toHex(aad),
+      secret: toHex(current), keyGeneration: generation, key: toHex(key), ivKey: toHex(ivKey), r: toHex(randoms[seq]!), iv: toHex(iv), aad: toHex(aad),
       innerPlaintext: toHex(inner), ciphertext: toHex(ciphertext), tag: toHex(tag), record: toHex(record), frame: toHex(framed(record)), expect: p.expect,
     }
   })
 }
 
-function handshakeFile(keys: { client: KeyVector, server: KeyVector }): HandshakeVectorFile {
-  const { inputs, ...hs } = handshake(keys)
+async function handshakeFile(keys: { client: KeyVector, server: KeyVector }): Promise<HandshakeVectorFile> {
+  const { inputs, ...hs } = await handshake(keys)
+  if (hs.cipher !== 'aes-128-ccm') throw new Error('generator self-check failed: the records below assume AES-128-CCM')
   const payloads = [Buffer.from('hello, secure-pipe'), Buffer.from('sealed with the updated key')]
-  const list = sealRecords(Buffer.from(hs.keys.c2s, 'hex'), DIRECTION.c2s, 1, [
+  const list = sealRecords(Buffer.from(hs.secrets.c2s, 'hex'), DIRECTION.c2s, 1, [
     { type: RECORD_TYPE.data, payload: payloads[0]!, expect: 'verifies; the server releases the payload' },
-    { type: RECORD_TYPE.data, payload: payloads[1]!, expect: 'verifies under the key after one update (keyUpdateInterval 1); the server releases the payload' },
-    { type: RECORD_TYPE.close, payload: Buffer.alloc(0), expect: 'verifies under the key after two updates; authenticated end of stream (SPEC 6.1)' },
+    { type: RECORD_TYPE.data, payload: payloads[1]!, expect: 'verifies under the secret after one update (keyUpdateInterval 1); the server releases the payload' },
+    { type: RECORD_TYPE.close, payload: Buffer.alloc(0), expect: 'verifies under the secret after two updates; authenticated end of stream (SPEC 6.1)' },
   ], 'handshake')
   return {
-    description: 'secure-pipe protocol version 1: one full handshake (ClientHello, ServerHello, ClientFinished, ServerFinished) and three client-to-server records (data, data after a key update, close), with every intermediate value. Throwaway test keys.',
+    description: 'secure-pipe protocol version 2: one full handshake (ClientHello, ServerHello, ClientFinished, ServerFinished) and three client-to-server records (data, data after a key update, close), with every intermediate value. Throwaway test keys.',
     generator: 'scripts/gen-vectors.ts (npx tsc -p . && npm run vectors); replayed by test/auth/protocol-vectors.test.ts',
     notes: {
-      encoding: 'every byte string is lowercase hex; a frame is the unsigned LEB128 length of the message followed by the message (SPEC 2.1)',
-      keySchedule: 'SPEC 4: th = SHA-256(ClientHello || ServerHello); ikm = k_c || k_s || X25519 shared secret; each key = HKDF-SHA256(ikm, salt = th, info = label, L) with L = the cipher key length for c2s/s2c and 32 for the Finished keys. The code calls HKDF once per key (node:crypto hkdfSync) and never holds a PRK; "prk" here is HKDF-Extract(th, ikm) = HMAC-SHA256(th, ikm), given only so that key = HKDF-Expand(prk, label, L) can be checked (RFC 5869 section 2)',
+      encoding: 'every byte string is lowercase hex; a frame is the unsigned LEB128 length of the message followed by the message (SPEC 2.1); a message is its 6-byte header and body',
+      oaepLabels: 'SPEC 3.1, 3.3: clientSecretLabel = "secure-pipe v2 client secret" || SHA-256(clientHelloBound), where clientHelloBound is every ClientHello byte before the 2-byte length of its OAEP field; serverSecretLabel = "secure-pipe v2 server secret" || SHA-256(ClientHello || serverHelloBound)',
+      confirm: 'SPEC 3.3: confirm = HMAC-SHA256(k_c, "secure-pipe v2 server confirm" || SHA-256(ClientHello)); the server seals k_s || confirm, never k_c',
+      keySchedule: 'SPEC 4: th = SHA-256(ClientHello || ServerHello); ikm = k_c || k_s || X25519 shared secret; each secret = HKDF-SHA256(ikm, salt = th, info = label, 32). The code calls HKDF once per secret (node:crypto hkdfSync) and never holds a PRK; "prk" here is HKDF-Extract(th, ikm) = HMAC-SHA256(th, ikm), given only so that secret = HKDF-Expand(prk, label, 32) can be checked (RFC 5869 section 2)',
       finished: 'SPEC 3.5: ClientFinished MAC = HMAC-SHA256(clientFinishedKey, th); ServerFinished MAC = HMAC-SHA256(serverFinishedKey, th || ClientFinished MAC)',
-      records: 'SPEC 5: r is 12 random bytes; IV = first 12 bytes of AES-CCM(key, nonce = r, plaintext = r, no AAD); AAD = "SPIP" || 0x01 || direction || uint64be(seq); inner plaintext = type || payload; record = ciphertext || "@" || IV || "@" || tag (16 bytes); with keyUpdateInterval 1 the key is updated before every record after the first: next = HKDF-SHA256(key, salt = empty, info = "secure-pipe v1 key update", L)',
-      oaep: 'RSA-OAEP-SHA256 is randomized: the two encrypted fields are recorded as produced and are checked by decrypting with the stored private keys. Regenerating changes them and therefore th, the derived keys, the Finished MACs and the record ciphertexts; the inputs, X25519 values, ikm, r, AADs and inner plaintexts stay fixed',
+      records: 'SPEC 5: key = HKDF-SHA256(secret, salt = empty, "secure-pipe v2 record key", L); ivKey = HKDF-SHA256(secret, salt = empty, "secure-pipe v2 iv key", L); r is 12 random bytes; IV = first 12 bytes of AES-CCM(ivKey, nonce = r, plaintext = r, no AAD); AAD = "SPIP" || 0x02 || direction || uint64be(seq); inner plaintext = type || payload; record = ciphertext || "@" || IV || "@" || tag (16 bytes); with keyUpdateInterval 1 the secret is updated before every record after the first: next = HKDF-SHA256(secret, salt = empty, info = "secure-pipe v2 traffic update", 32)',
+      oaep: 'RSA-OAEP-SHA256 is randomized: the two encrypted fields are recorded as produced and are checked by decrypting with the stored private keys. Regenerating changes them and therefore th, the derived secrets, the Finished MACs and the record ciphertexts; the inputs, X25519 values, labels of the ClientHello, confirm, ikm, r, AADs and inner plaintexts stay fixed',
       randomness: 'fixed inputs are SHA-256("secure-pipe v1 test vector: " + name || uint32be(counter)), truncated; they reach the library through the test-only options random (ClientHandshakeOptions, ServerHandshakeOptions, RecordKeys) and x25519Private',
     },
     keys,
@@ -175,7 +191,7 @@ function handshakeFile(keys: { client: KeyVector, server: KeyVector }): Handshak
   }
 }
 
-const FAILURE_KEY = fixed('failure vectors c2s key', 16)
+const FAILURE_SECRET = fixed('failure vectors c2s secret', 32)
 const RECORD_LIMIT = recordFrameLimit(MAX_RECORD_SIZE)
 
 function failure(name: string, v: Omit<FailureVectorFile, 'recordKeys' | 'stream' | 'decoder'> & { decoder?: FailureVectorFile['decoder'], stream?: Buffer }): [string, FailureVectorFile] {
@@ -183,7 +199,7 @@ function failure(name: string, v: Omit<FailureVectorFile, 'recordKeys' | 'stream
   return [name, {
     description: v.description, spec: v.spec, expect: v.expect,
     decoder: v.decoder ?? { limit: RECORD_LIMIT },
-    recordKeys: { cipher: 'aes-128-ccm', key: toHex(FAILURE_KEY), direction: DIRECTION.c2s, keyUpdateInterval: 65536 },
+    recordKeys: { cipher: 'aes-128-ccm', secret: toHex(FAILURE_SECRET), direction: DIRECTION.c2s, keyUpdateInterval: 65536 },
     frames: v.frames, stream: toHex(stream), released: v.released,
   }]
 }
@@ -192,7 +208,7 @@ function failure(name: string, v: Omit<FailureVectorFile, 'recordKeys' | 'stream
 function failureFiles(): Array<[string, FailureVectorFile]> {
   const data = (text: string): PlannedRecord => ({ type: RECORD_TYPE.data, payload: Buffer.from(text), expect: '' })
   const close: PlannedRecord = { type: RECORD_TYPE.close, payload: Buffer.alloc(0), expect: '' }
-  const seal = (label: string, plan: PlannedRecord[]): Buffer[] => sealRecords(FAILURE_KEY, DIRECTION.c2s, 65536, plan, `failure ${label}`).map(r => Buffer.from(r.frame, 'hex'))
+  const seal = (label: string, plan: PlannedRecord[]): Buffer[] => sealRecords(FAILURE_SECRET, DIRECTION.c2s, 65536, plan, `failure ${label}`).map(r => Buffer.from(r.frame, 'hex'))
   const frame = (note: string, bytes: Buffer): { note: string, frame: string } => ({ note, frame: toHex(bytes) })
 
   const [tampered, tamperedClose] = seal('tampered-tag', [data('attack at dawn'), close])
@@ -237,14 +253,43 @@ function failureFiles(): Array<[string, FailureVectorFile]> {
   ]
 }
 
-function main(): void {
+/** SPEC 3.2, 3.4, 3.6, 12: ClientHellos a server must refuse (or answer so that the client refuses), one file each. */
+async function handshakeFailureFiles(keys: { client: KeyVector, server: KeyVector }, k_c: Buffer): Promise<Array<[string, HandshakeFailureVectorFile]>> {
+  const serverPublic = parsePublicKey(keys.server.publicKeyPem)
+  const clientPrivate = parsePrivateKey(keys.client.privateKeyPem)
+  const honest = (label: string, over: Partial<Parameters<typeof clientHelloBound>[0]> = {}, secret = k_c): Buffer => {
+    const fields = { ciphers: ['aes-128-ccm', 'aes-256-ccm'] as CipherName[], random: fixed(`${label} random`, 32), x25519: x25519KeyPair(fixed(`${label} x25519`, 32)).publicKey,
+      serverKeyId: keyId(serverPublic), spki: spkiDer(clientPrivate), ...over }
+    return encodeClientHello({ ...fields, encryptedSecret: oaepEncrypt(serverPublic, secret, clientSecretLabel(clientHelloBound(fields))) })
+  }
+  const other = parseClientHello(honest('donor'))
+  const moved = encodeClientHello({ ...parseClientHello(honest('recipient')), encryptedSecret: other.encryptedSecret })
+  const v1 = Buffer.from(honest('v1'))
+  v1[4] = 1
+  const lowOrder = honest('low order', { x25519: Buffer.alloc(32) })
+  const file = (name: string, description: string, spec: string, failsAt: 'server' | 'client', expect: 'ERR_VERSION' | 'ERR_AUTH', alert: number | null, clientHello: Buffer, extra: Partial<HandshakeFailureVectorFile> = {}): [string, HandshakeFailureVectorFile] =>
+    [name, { description, spec, failsAt, expect, alert: alert === null ? null : toHex(encodeAlert(alert)), serverCiphers: ['aes-128-ccm', 'aes-256-ccm'], clientHello: message(clientHello), ...extra }]
+  return [
+    file('handshake-version-1.json', 'A version-1 ClientHello (the version byte is 01). Version 1 is refused: its k_c echo made every authorized client able to impersonate the server (SPEC 12).', 'SPEC 3.2, 3.6, 12', 'server', 'ERR_VERSION', ALERT.version, v1),
+    file('handshake-unknown-server-key.json', 'A ClientHello naming a server key id the server does not hold (the client pinned another key).', 'SPEC 3.2, 3.6', 'server', 'ERR_AUTH', ALERT.serverKey, honest('unknown key', { serverKeyId: fixed('another key id', 32) })),
+    file('handshake-unauthorized-client.json', 'A ClientHello presenting a client key that is not authorized (an SPKI of random bytes).', 'SPEC 3.2, 3.6', 'server', 'ERR_AUTH', ALERT.auth, honest('stranger', { spki: fixed('stranger spki', 294) })),
+    file('handshake-no-common-cipher.json', 'A ClientHello offering only cipher id 9 (unknown).', 'SPEC 3.2, 3.6', 'server', 'ERR_VERSION', ALERT.cipher, (() => { const b = honest('unknown cipher', { ciphers: ['aes-128-ccm'] }); b[7] = 9; return b })()),
+    file('handshake-trailing-byte.json', 'An honest ClientHello with one byte appended: malformed.', 'SPEC 3.2, 3.6', 'server', 'ERR_VERSION', ALERT.version, Buffer.concat([honest('trailing'), Buffer.from([0])])),
+    file('handshake-low-order-share.json', 'A ClientHello whose X25519 share is all zero (a low-order point): refused before any RSA work, without an alert.', 'SPEC 3.2, 4.2', 'server', 'ERR_AUTH', null, lowOrder),
+    file('handshake-moved-secret.json', 'A ClientHello carrying the OAEP field of another ClientHello (same client key, other random and share). Its label does not match, so the server goes on with its fallback (no oracle, no alert) and the confirmation it sends cannot verify at the client.', 'SPEC 3.2, 3.4', 'client', 'ERR_AUTH', null, moved, { k_c: toHex(k_c) }),
+  ]
+}
+
+async function main(): Promise<void> {
   const dir = protocolVectorDir()
   mkdirSync(dir, { recursive: true })
-  const files: Array<[string, unknown]> = [[HANDSHAKE_FILE, handshakeFile(rsaKeys(process.argv.includes('--new-keys')))], ...failureFiles()]
+  const keys = rsaKeys(process.argv.includes('--new-keys'))
+  const hs = await handshakeFile(keys)
+  const files: Array<[string, unknown]> = [[HANDSHAKE_FILE, hs], ...failureFiles(), ...await handshakeFailureFiles(keys, Buffer.from(hs.inputs.k_c, 'hex'))]
   for (const [name, content] of files) {
     writeFileSync(join(dir, name), JSON.stringify(content, null, 2) + '\n')
     console.log(`wrote ${join(dir, name)}`)
   }
 }
 
-main()
+await main()

@@ -1,9 +1,9 @@
-/** Every wire constant and limit of protocol version 1, each with the SPEC section that defines it. */
+/** Every wire constant and limit of protocol version 2, each with the SPEC section that defines it. */
 
 /** SPEC 3.1: every handshake message starts with these four bytes. */
 export const MAGIC = Buffer.from('SPIP', 'ascii')
-/** SPEC 3.1: protocol version byte. */
-export const VERSION = 1
+/** SPEC 3: protocol version byte. Version 1 is refused (SPEC 12). */
+export const VERSION = 2
 
 /** SPEC 3.1: handshake message types (the byte after the version). */
 export const MSG = {
@@ -19,6 +19,7 @@ export const ALERT = {
   auth: 1,
   version: 2,
   cipher: 3,
+  serverKey: 4,
 } as const
 
 /** SPEC 3.1: record ciphers, by wire id. */
@@ -35,19 +36,30 @@ export const RANDOM_LENGTH = 32
 export const SECRET_LENGTH = 32
 export const X25519_LENGTH = 32
 export const FINISHED_LENGTH = 32
+/** SPEC 3.1: the ClientHello names the pinned server key by SHA-256 of its SPKI DER. */
+export const KEY_ID_LENGTH = 32
+/** SPEC 3.3: the server's OAEP plaintext is k_s || confirm. */
+export const CONFIRM_LENGTH = 32
+/** SPEC 4.3: every traffic secret is 32 bytes (SHA-256's output). */
+export const SECRET_BYTES = 32
 
 /** SPEC 3.7: accepted RSA modulus sizes. */
 export const RSA_MIN_BITS = 2048
 export const RSA_MAX_BITS = 8192
 export const RSA_DEFAULT_BITS = 3072
 
-/** SPEC 4.3: HKDF info labels. */
+/** SPEC 3.1, 3.3, 4.3, 5.2, 5.6: context strings (OAEP labels, HMAC and HKDF info). */
 export const LABELS = {
-  c2s: 'secure-pipe v1 c2s key',
-  s2c: 'secure-pipe v1 s2c key',
-  clientFinished: 'secure-pipe v1 client finished',
-  serverFinished: 'secure-pipe v1 server finished',
-  keyUpdate: 'secure-pipe v1 key update',
+  clientSecret: 'secure-pipe v2 client secret',
+  serverSecret: 'secure-pipe v2 server secret',
+  confirm: 'secure-pipe v2 server confirm',
+  c2s: 'secure-pipe v2 c2s traffic',
+  s2c: 'secure-pipe v2 s2c traffic',
+  clientFinished: 'secure-pipe v2 client finished',
+  serverFinished: 'secure-pipe v2 server finished',
+  recordKey: 'secure-pipe v2 record key',
+  ivKey: 'secure-pipe v2 iv key',
+  keyUpdate: 'secure-pipe v2 traffic update',
 } as const
 
 /** SPEC 5.1: record types (first byte of the inner plaintext). */

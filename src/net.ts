@@ -49,7 +49,8 @@ export async function connect(opts: ConnectOptions): Promise<SecureStream> {
 }
 
 export interface ServerOptions extends SessionOptions {
-  privateKey: KeyObject
+  /** The server's private key, or several during a key rotation (each client names the one it pinned, SPEC 3.2). */
+  privateKey: KeyObject | KeyObject[]
   /** Client public keys allowed to connect. */
   authorizedKeys: KeyObject[]
   /** Ciphers this server allows; it picks the client's first choice among them. */
@@ -96,7 +97,7 @@ export class SecureServer extends Server {
 
   constructor(opts: ServerOptions, onStream?: (s: SecureStream) => void) {
     super({ allowHalfOpen: true, pauseOnConnect: true })
-    checkRsaKey(opts.privateKey, 'the server private key')
+    ;[opts.privateKey].flat().forEach((k, i) => checkRsaKey(k, `server private key ${i + 1}`))
     this.#opts = opts
     opts.authorizedKeys.forEach((k, i) => checkRsaKey(k, `authorized key ${i + 1}`))
     this.#authorized = new AuthorizedKeys(opts.authorizedKeys)

@@ -1,24 +1,55 @@
 /**
- * RSA key handling and RSA-OAEP-SHA256 (SPEC 3.1, 3.3). The only file that does RSA.
+ * RSA key handling and RSA-OAEP-SHA256 with labels (SPEC 1.2, 3.1, 3.3). The only file that does RSA.
  * Keys are parsed into `KeyObject`s once: parsing PEM on every call costs a third of the rate.
  */
-import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto'
+import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, privateDecrypt, publicEncrypt, webcrypto, type KeyObject } from 'node:crypto'
 import { RSA_MAX_BITS, RSA_MIN_BITS } from '../constants.js'
 import { KeyError } from '../errors.js'
 
 const OAEP = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' } as const
+const OAEP_PARAMS = { name: 'RSA-OAEP', hash: 'SHA-256' } as const
 
-/** RSA-OAEP-SHA256 (MGF1-SHA256, empty label) encryption to `publicKey`. */
-export function oaepEncrypt(publicKey: KeyObject, plaintext: Buffer): Buffer {
-  return publicEncrypt({ key: publicKey, ...OAEP }, plaintext)
+/** RSA-OAEP-SHA256 (MGF1-SHA256) encryption to `publicKey`, bound to its context by `label` (SPEC 1.2). */
+export function oaepEncrypt(publicKey: KeyObject, plaintext: Buffer, label: Buffer): Buffer {
+  return publicEncrypt({ key: publicKey, ...OAEP, oaepLabel: label }, plaintext)
 }
 
 /**
- * RSA-OAEP-SHA256 decryption. Throws on any failure; callers that face an attacker must not
- * let the failure be observable (SPEC 3.2, RFC 7516 section 11.5).
+ * RSA-OAEP-SHA256 decryption on the calling thread. Throws on any failure (a wrong label
+ * included); callers that face an attacker use `oaepDecryptOrFallback` instead.
  */
-export function oaepDecrypt(privateKey: KeyObject, ciphertext: Buffer, label?: Buffer): Buffer {
-  return privateDecrypt({ key: privateKey, ...OAEP, ...(label && label.length ? { oaepLabel: label } : {}) }, ciphertext)
+export function oaepDecrypt(privateKey: KeyObject, ciphertext: Buffer, label: Buffer): Buffer {
+  return privateDecrypt({ key: privateKey, ...OAEP, oaepLabel: label }, ciphertext)
+}
+
+// WebCrypto runs RSA on the libuv thread pool, off the event loop (SPEC 3.2, 13.5). Import each key once.
+const cryptoKeys = new WeakMap<KeyObject, Promise<webcrypto.CryptoKey>>()
+
+function decryptionKey(privateKey: KeyObject): Promise<webcrypto.CryptoKey> {
+  let key = cryptoKeys.get(privateKey)
+  if (!key) {
+    const der = privateKey.export({ format: 'der', type: 'pkcs8' })
+    key = webcrypto.subtle.importKey('pkcs8', der, OAEP_PARAMS, false, ['decrypt'])
+    cryptoKeys.set(privateKey, key)
+  }
+  return key
+}
+
+/**
+ * SPEC 3.2: RSA-OAEP decryption that never fails observably. `fallback` is drawn by the caller
+ * before decrypting; when decryption fails or gives other than `fallback.length` bytes, the
+ * result is `fallback`, chosen by a constant-time select on one code path (RFC 7516 section 11.5:
+ * no decryption oracle). The RSA work runs on the thread pool.
+ */
+export async function oaepDecryptOrFallback(privateKey: KeyObject, ciphertext: Buffer, label: Buffer, fallback: Buffer): Promise<Buffer> {
+  const key = await decryptionKey(privateKey)
+  const got = await webcrypto.subtle.decrypt({ name: 'RSA-OAEP', label }, key, ciphertext).then(b => Buffer.from(b), () => Buffer.alloc(0))
+  const candidate = Buffer.alloc(fallback.length)
+  got.copy(candidate, 0, 0, fallback.length)
+  const ok = got.length === fallback.length ? 0xff : 0
+  got.fill(0)
+  for (let i = 0; i < candidate.length; i++) candidate[i] = (candidate[i]! & ok) | (fallback[i]! & ~ok)
+  return candidate
 }
 
 /** Check that a key is RSA with a modulus of 2048 to 8192 bits (SPEC 3.7). */
@@ -75,6 +106,18 @@ export function spkiDer(key: KeyObject): Buffer {
     spkiCache.set(key, der)
   }
   return der
+}
+
+const keyIdCache = new WeakMap<KeyObject, Buffer>()
+
+/** SPEC 3.1: the key id, SHA-256 of the SPKI DER (the ClientHello names the pinned server key by it). */
+export function keyId(key: KeyObject): Buffer {
+  let id = keyIdCache.get(key)
+  if (!id) {
+    id = createHash('sha256').update(spkiDer(key)).digest()
+    keyIdCache.set(key, id)
+  }
+  return id
 }
 
 /** `SHA256:` + unpadded base64 of the SPKI DER, the form `ssh-keygen -l` prints. */

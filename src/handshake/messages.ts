@@ -2,23 +2,30 @@
  * Handshake messages (SPEC 3): pure encoding and parsing, no crypto, no streams.
  * Every message: 'SPIP' || version || type || body.
  */
-import { ALERT, CIPHERS, FINISHED_LENGTH, MAGIC, MSG, RANDOM_LENGTH, VERSION, X25519_LENGTH, type CipherName } from '../constants.js'
+import { ALERT, CIPHERS, FINISHED_LENGTH, KEY_ID_LENGTH, MAGIC, MSG, RANDOM_LENGTH, VERSION, X25519_LENGTH, type CipherName } from '../constants.js'
 import { AuthError, VersionError, type SecurePipeError } from '../errors.js'
 
+/** SPEC 3.1. `encryptedSecret` is OAEP(server key, k_c) under a label bound to every field before it. */
 export interface ClientHello {
   ciphers: CipherName[]
   random: Buffer
   x25519: Buffer
+  /** SHA-256 of the pinned server key's SPKI DER. */
+  serverKeyId: Buffer
   spki: Buffer
   encryptedSecret: Buffer
 }
 
+/** SPEC 3.3. `encryptedSecrets` is OAEP(client key, k_s || confirm) under a label bound to the transcript so far. */
 export interface ServerHello {
   cipher: CipherName
   random: Buffer
   x25519: Buffer
   encryptedSecrets: Buffer
 }
+
+/** A parsed message with `bound`: the bytes before its OAEP field, which that field's label covers (SPEC 3.1, 3.3). */
+export type Parsed<M> = M & { bound: Buffer }
 
 const HEADER = MAGIC.length + 2
 const cipherById = new Map<number, CipherName>(Object.entries(CIPHERS).map(([name, c]) => [c.id, name as CipherName]))
@@ -49,6 +56,7 @@ class Reader {
   }
   u8(): number { return this.bytes(1)[0]! }
   u16(): number { return this.bytes(2).readUInt16BE() }
+  get offset(): number { return this.#off }
   end(): void { if (this.#off !== this.buf.length) throw malformed(this.what) }
 }
 
@@ -56,14 +64,16 @@ class Reader {
 function alertError(reason: number): SecurePipeError {
   switch (reason) {
     case ALERT.auth: return new AuthError('the server refused this client\'s key: add the client\'s public key to the server\'s authorized keys')
-    case ALERT.cipher: return new VersionError('the server accepts none of the ciphers this client offered: pick another --cipher')
-    default: return new VersionError(`the server does not speak secure-pipe version ${VERSION}: upgrade the older side`)
+    case ALERT.cipher: return new VersionError('the server accepts none of the ciphers this client offered: offer another cipher')
+    case ALERT.serverKey: return new AuthError('the server does not hold the key you pinned for it: check the pinned key against the server\'s fingerprint')
+    case ALERT.version: return new VersionError(`the server does not speak secure-pipe version ${VERSION}: upgrade the older side`)
+    default: return new VersionError(`the server refused the handshake with an unknown alert reason ${reason}: upgrade this side`)
   }
 }
 
 /**
- * SPEC 3.2: check magic and version, then the type. An alert from the peer becomes its error.
- * Version mismatches name both versions.
+ * SPEC 3.2, 3.6: check magic and version, then the type. An alert from the peer becomes its
+ * error. Version mismatches name both versions (an alert from another version is one too).
  */
 function open(frame: Buffer, type: number, what: string): Reader {
   if (frame.length < HEADER || !frame.subarray(0, MAGIC.length).equals(MAGIC)) {
@@ -80,32 +90,45 @@ function open(frame: Buffer, type: number, what: string): Reader {
   return new Reader(frame, what)
 }
 
-export function encodeClientHello(m: ClientHello): Buffer {
+/** SPEC 3.1: the ClientHello up to its OAEP field: the bytes that field's label binds. */
+export function clientHelloBound(m: Omit<ClientHello, 'encryptedSecret'>): Buffer {
   const ids = m.ciphers.map(c => CIPHERS[c].id)
-  return Buffer.concat([header(MSG.clientHello), Buffer.from([ids.length, ...ids]), m.random, m.x25519,
-    u16(m.spki.length), m.spki, u16(m.encryptedSecret.length), m.encryptedSecret])
+  return Buffer.concat([header(MSG.clientHello), Buffer.from([ids.length, ...ids]), m.random, m.x25519, m.serverKeyId, u16(m.spki.length), m.spki])
 }
 
-export function parseClientHello(frame: Buffer): ClientHello {
+export function encodeClientHello(m: ClientHello): Buffer {
+  return Buffer.concat([clientHelloBound(m), u16(m.encryptedSecret.length), m.encryptedSecret])
+}
+
+export function parseClientHello(frame: Buffer): Parsed<ClientHello> {
   const r = open(frame, MSG.clientHello, 'ClientHello')
   const n = r.u8()
-  // Unknown cipher ids are skipped: a newer client may offer more (SPEC 3.2).
+  // SPEC 3.1: at least one cipher id; unknown ids are skipped (a newer client may offer more).
+  if (n === 0) throw malformed('ClientHello (no cipher offered)')
   const ciphers = [...r.bytes(n)].map(id => cipherById.get(id)).filter((c): c is CipherName => c !== undefined)
-  const m = { ciphers, random: r.bytes(RANDOM_LENGTH), x25519: r.bytes(X25519_LENGTH), spki: r.bytes(r.u16()), encryptedSecret: r.bytes(r.u16()) }
+  const fields = { ciphers, random: r.bytes(RANDOM_LENGTH), x25519: r.bytes(X25519_LENGTH), serverKeyId: r.bytes(KEY_ID_LENGTH), spki: r.bytes(r.u16()) }
+  const bound = frame.subarray(0, r.offset)
+  const m = { ...fields, encryptedSecret: r.bytes(r.u16()), bound }
   r.end()
   return m
 }
 
-export function encodeServerHello(m: ServerHello): Buffer {
-  return Buffer.concat([header(MSG.serverHello), Buffer.from([CIPHERS[m.cipher].id]), m.random, m.x25519,
-    u16(m.encryptedSecrets.length), m.encryptedSecrets])
+/** SPEC 3.3: the ServerHello up to its OAEP field. */
+export function serverHelloBound(m: Omit<ServerHello, 'encryptedSecrets'>): Buffer {
+  return Buffer.concat([header(MSG.serverHello), Buffer.from([CIPHERS[m.cipher].id]), m.random, m.x25519])
 }
 
-export function parseServerHello(frame: Buffer): ServerHello {
+export function encodeServerHello(m: ServerHello): Buffer {
+  return Buffer.concat([serverHelloBound(m), u16(m.encryptedSecrets.length), m.encryptedSecrets])
+}
+
+export function parseServerHello(frame: Buffer): Parsed<ServerHello> {
   const r = open(frame, MSG.serverHello, 'ServerHello')
   const cipher = cipherById.get(r.u8())
   if (!cipher) throw malformed('ServerHello (unknown cipher)')
-  const m = { cipher, random: r.bytes(RANDOM_LENGTH), x25519: r.bytes(X25519_LENGTH), encryptedSecrets: r.bytes(r.u16()) }
+  const fields = { cipher, random: r.bytes(RANDOM_LENGTH), x25519: r.bytes(X25519_LENGTH) }
+  const bound = frame.subarray(0, r.offset)
+  const m = { ...fields, encryptedSecrets: r.bytes(r.u16()), bound }
   r.end()
   return m
 }

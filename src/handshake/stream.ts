@@ -26,7 +26,7 @@ export class HandshakeStage extends Transform {
   readonly #machine: ClientHandshake | ServerHandshake
   readonly #send: HandshakeStageOptions['send']
   readonly #timer: NodeJS.Timeout
-  #step = 0
+  #steps = 0
   #done = false
   #resolve!: (k: SessionKeys) => void
   #reject!: (e: Error) => void
@@ -54,16 +54,17 @@ export class HandshakeStage extends Transform {
 
   override _transform(frame: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     if (this.#done) return callback(null, frame)
-    try {
-      const keys = this.#machine instanceof ClientHandshake ? this.#clientStep(frame) : this.#serverStep(frame)
+    // A step may wait for the thread pool (the server's RSA work): the next frame waits for it.
+    this.#step(frame).then(keys => {
+      if (this.destroyed) return callback()
       if (keys) this.#finish(keys)
       callback()
-    } catch (err) {
+    }, (err: Error) => {
       const alert = (err as Partial<Refusal>).alert
       // SPEC 3.6: a refused ClientHello is answered by one alert before the connection closes.
-      if (alert !== undefined) return this.#send(encodeAlert(alert), () => callback(err as Error))
-      callback(err as Error)
-    }
+      if (alert !== undefined && !this.destroyed) return this.#send(encodeAlert(alert), () => callback(err))
+      callback(err)
+    })
   }
 
   override _flush(callback: TransformCallback): void {
@@ -73,26 +74,30 @@ export class HandshakeStage extends Transform {
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     clearTimeout(this.#timer)
-    if (!this.#done) this.#reject(err ?? new NetworkError('the connection closed during the handshake'))
+    if (!this.#done) {
+      this.#machine.wipe() // SPEC 4.4: an abandoned handshake forgets its secrets
+      this.#reject(err ?? new NetworkError('the connection closed during the handshake'))
+    }
     callback(err)
   }
 
-  #clientStep(frame: Buffer): SessionKeys | null {
-    const machine = this.#machine as ClientHandshake
-    if (this.#step++ === 0) {
-      this.#send(machine.onServerHello(frame))
+  /** One peer message in; its answer out through `send`; the session keys once the peer's Finished verifies. */
+  async #step(frame: Buffer): Promise<SessionKeys | null> {
+    const first = this.#steps++ === 0
+    const m = this.#machine
+    if (m instanceof ClientHandshake) {
+      if (first) {
+        this.#send(m.onServerHello(frame))
+        return null
+      }
+      return m.onServerFinished(frame)
+    }
+    if (first) {
+      const serverHello = await m.onClientHello(frame)
+      if (!this.destroyed) this.#send(serverHello)
       return null
     }
-    return machine.onServerFinished(frame)
-  }
-
-  #serverStep(frame: Buffer): SessionKeys | null {
-    const machine = this.#machine as ServerHandshake
-    if (this.#step++ === 0) {
-      this.#send(machine.onClientHello(frame))
-      return null
-    }
-    const { serverFinished, keys } = machine.onClientFinished(frame)
+    const { serverFinished, keys } = m.onClientFinished(frame)
     this.#send(serverFinished)
     return keys
   }

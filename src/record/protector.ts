@@ -1,22 +1,25 @@
 /**
- * One direction's record protection (SPEC 5.2, 5.3, 5.6): the key, its sequence number and
- * the key update. Used by the encrypt and decrypt stages; no streams here.
+ * One direction's record protection (SPEC 5.2, 5.3, 5.6): the traffic secret, the two keys
+ * expanded from it, the sequence number and the key update. Used by the encrypt and decrypt
+ * stages; no streams here.
  */
 import { ccmOpen, ccmSeal } from '../crypto/ccm.js'
 import { hkdf } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
-import { DEFAULT_KEY_UPDATE_INTERVAL, LABELS, NONCE_LENGTH, RECORD_TYPE } from '../constants.js'
+import { CIPHERS, DEFAULT_KEY_UPDATE_INTERVAL, LABELS, NONCE_LENGTH, RECORD_TYPE, SECRET_BYTES, type CipherName } from '../constants.js'
 import { IntegrityError } from '../errors.js'
 import { parseRecord, recordAad, recordTail } from './format.js'
 
 const EMPTY = Buffer.alloc(0)
 
 export interface RecordKeys {
-  /** Traffic key of this direction (16 or 32 bytes). */
-  key: Buffer
+  /** The negotiated cipher: it sets the AES key length (SPEC 3.3). */
+  cipher: CipherName
+  /** SPEC 4.3: this direction's traffic secret (32 bytes). The protector owns it from here on and wipes it. */
+  secret: Buffer
   /** SPEC 5.3: 0 client-to-server, 1 server-to-client. */
   direction: number
-  /** SPEC 5.6: records per key; tests lower it. */
+  /** SPEC 5.6: records per key; both peers must use the same value (tests lower it). */
   keyUpdateInterval?: number
   /** Test-only: deterministic randomness for protocol vectors. */
   random?: RandomSource
@@ -24,27 +27,40 @@ export interface RecordKeys {
 
 export interface OpenedRecord { type: number, payload: Buffer }
 
-/** SPEC 5.6: the next traffic key; the caller forgets the old one. */
-export function nextTrafficKey(key: Buffer): Buffer {
-  return hkdf(key, EMPTY, LABELS.keyUpdate, key.length)
+/** SPEC 5.6: the next traffic secret, derived from the secret (never from a key); the caller forgets the old one. */
+export function nextTrafficSecret(secret: Buffer): Buffer {
+  return hkdf(secret, EMPTY, LABELS.keyUpdate, SECRET_BYTES)
 }
 
-/** SPEC 5.2: IV = first 12 bytes of AES-CCM(key, nonce = r, plaintext = r). */
-export function deriveIv(key: Buffer, r: Buffer): Buffer {
-  return ccmSeal(key, r, r, EMPTY).ciphertext.subarray(0, NONCE_LENGTH)
+/** SPEC 5.2, 5.3: the record key and the IV-derivation key, both expanded from one traffic secret. */
+export function trafficKeys(secret: Buffer, cipher: CipherName): { key: Buffer, ivKey: Buffer } {
+  const length = CIPHERS[cipher].keyLength
+  return { key: hkdf(secret, EMPTY, LABELS.recordKey, length), ivKey: hkdf(secret, EMPTY, LABELS.ivKey, length) }
+}
+
+/** SPEC 5.2: IV = first 12 bytes of AES-CCM(iv key, nonce = r, plaintext = r). */
+export function deriveIv(ivKey: Buffer, r: Buffer): Buffer {
+  return ccmSeal(ivKey, r, r, EMPTY).ciphertext.subarray(0, NONCE_LENGTH)
 }
 
 export class RecordProtector {
+  #secret: Buffer
   #key: Buffer
+  #ivKey: Buffer
   #seq = 0
   #generation = 0
   #scratch = Buffer.alloc(0)
+  readonly #cipher: CipherName
   readonly #direction: number
   readonly #interval: number
   readonly #random: RandomSource
 
   constructor(keys: RecordKeys) {
-    this.#key = keys.key // owned from here on: wiped by wipe()
+    if (!(keys.cipher in CIPHERS)) throw new RangeError(`cipher must be one of ${Object.keys(CIPHERS).join(', ')}`)
+    if (!Buffer.isBuffer(keys.secret) || keys.secret.length !== SECRET_BYTES) throw new RangeError(`secret must be a ${SECRET_BYTES}-byte Buffer`)
+    this.#cipher = keys.cipher
+    this.#secret = keys.secret // owned from here on: wiped by wipe()
+    ;({ key: this.#key, ivKey: this.#ivKey } = trafficKeys(this.#secret, this.#cipher))
     this.#direction = keys.direction
     this.#interval = keys.keyUpdateInterval ?? DEFAULT_KEY_UPDATE_INTERVAL
     if (!Number.isInteger(this.#interval) || this.#interval < 1) throw new RangeError('keyUpdateInterval must be a positive integer')
@@ -56,45 +72,44 @@ export class RecordProtector {
 
   /** Seal one record; returns its parts [ciphertext, tail] for the frame encoder. */
   seal(type: number, payload: Buffer): Buffer[] {
-    const key = this.#keyForNext()
+    this.#updateKeys()
     // The inner plaintext is only read by the cipher, synchronously: one scratch buffer serves every record.
     if (this.#scratch.length < 1 + payload.length) this.#scratch = Buffer.allocUnsafeSlow(1 + payload.length)
     const inner = this.#scratch.subarray(0, 1 + payload.length)
     inner[0] = type // SPEC 5.1: inner plaintext = type || payload
     payload.copy(inner, 1)
-    const iv = deriveIv(key, this.#random(NONCE_LENGTH))
-    const { ciphertext, tag } = ccmSeal(key, iv, inner, recordAad(this.#direction, this.#seq++))
+    const iv = deriveIv(this.#ivKey, this.#random(NONCE_LENGTH))
+    const { ciphertext, tag } = ccmSeal(this.#key, iv, inner, recordAad(this.#direction, this.#seq++))
     return [ciphertext, recordTail(iv, tag)]
   }
 
   /** Verify and open one record; throws ERR_INTEGRITY and releases nothing when it fails. */
   open(record: Buffer): OpenedRecord {
     const { ciphertext, iv, tag } = parseRecord(record)
-    const key = this.#keyForNext()
+    this.#updateKeys()
     // SPEC 5.3: the sequence number in the AAD makes replayed, reordered, dropped and reflected records fail here.
-    const inner = ccmOpen(key, iv, ciphertext, tag, recordAad(this.#direction, this.#seq))
+    const inner = ccmOpen(this.#key, iv, ciphertext, tag, recordAad(this.#direction, this.#seq))
     this.#seq++
     const type = inner[0]!
     if (type !== RECORD_TYPE.data && type !== RECORD_TYPE.close) throw new IntegrityError('a record of unknown type arrived: the peer does not speak this version')
     return { type, payload: inner.subarray(1) }
   }
 
-  /** Zero the key (called from the stages' _destroy). */
+  /** Zero the secret and its keys (called from the stages' _destroy). */
   wipe(): void {
-    this.#key.fill(0)
-    this.#scratch.fill(0)
+    for (const b of [this.#secret, this.#key, this.#ivKey, this.#scratch]) b.fill(0)
   }
 
-  #keyForNext(): Buffer {
-    // SPEC 5.6: every `interval` records, replace the key and forget the old one.
+  #updateKeys(): void {
+    // SPEC 5.6: every `interval` records, the next secret replaces the old one, which is forgotten.
     const generation = Math.floor(this.#seq / this.#interval)
     while (this.#generation < generation) {
-      const next = nextTrafficKey(this.#key)
-      this.#key.fill(0)
-      this.#key = next
+      const next = nextTrafficSecret(this.#secret)
+      this.wipe()
+      this.#secret = next
+      ;({ key: this.#key, ivKey: this.#ivKey } = trafficKeys(next, this.#cipher))
       this.#generation++
     }
-    return this.#key
   }
 }
 

@@ -9,14 +9,14 @@ import { randomBytes } from 'node:crypto'
 import { connect } from '../../src/net.js'
 import { ClientHandshake } from '../../src/handshake/client.js'
 import { AuthorizedKeys, ServerHandshake } from '../../src/handshake/server.js'
-import { encodeAlert, encodeClientHello, encodeFinished, encodeServerHello, parseClientHello, parseFinished, parseServerHello, type Refusal } from '../../src/handshake/messages.js'
-import { clientFinishedMac, deriveKeys } from '../../src/handshake/keyschedule.js'
+import { encodeAlert, encodeClientHello, encodeFinished, encodeServerHello, parseClientHello, parseFinished, parseServerHello, serverHelloBound, type Refusal } from '../../src/handshake/messages.js'
+import { clientFinishedMac, clientSecretLabel, deriveKeys, serverConfirm, serverSecretLabel } from '../../src/handshake/keyschedule.js'
 import { oaepDecrypt, oaepEncrypt, parseSpki } from '../../src/crypto/rsa.js'
 import { x25519KeyPair, x25519Shared } from '../../src/crypto/x25519.js'
 import { RecordProtector } from '../../src/record/protector.js'
 import { ALERT, DIRECTION, MSG, RECORD_TYPE, SECRET_LENGTH } from '../../src/constants.js'
 import type { SecurePipeError } from '../../src/errors.js'
-import { fakeServer, handBuiltHello, rawConnect, rsaPairs, sendFrame, spkiDer, testServer, type HandBuiltHello, type TestServer } from './wire.js'
+import { fakeServer, finishedFrom, handBuiltHello, openServerHello, rawConnect, rsaPairs, sendFrame, spkiDer, testServer, type TestServer } from './wire.js'
 
 const [server, client, victim, mallory, wrongServer] = await rsaPairs(2048, 2048, 2048, 2048, 2048)
 
@@ -33,20 +33,19 @@ function parseFinishedOk(frame: Buffer): boolean {
   return parseFinished(frame, MSG.serverFinished).length === 32
 }
 
-function finishedFrom(hello: HandBuiltHello, serverHello: Buffer, kc: Buffer, ks: Buffer): Buffer {
-  const sh = parseServerHello(serverHello)
-  const ikm = Buffer.concat([kc, ks, x25519Shared(hello.ephemeral.privateKey, sh.x25519)])
-  return encodeFinished(MSG.clientFinished, clientFinishedMac(deriveKeys(hello.frame, serverHello, ikm, sh.cipher)))
-}
-
-t.test('SPEC 3.4: a client that pinned the wrong server key rejects with ERR_AUTH', async t => {
+t.test('SPEC 3.2, 3.6: a client that pinned a key the server does not hold gets ERR_AUTH from the server-key alert', async t => {
   const s = await authServer()
   t.teardown(() => s.close())
   const serverSide = handshakeError(s)
-  await t.rejects(connect({ port: s.port, privateKey: client!.privateKey, serverPublicKey: wrongServer!.publicKey }), { code: 'ERR_AUTH' })
-  // The server could not tell (SPEC 3.2: no oracle); it only sees the client hang up.
-  t.equal((await serverSide).code, 'ERR_NETWORK')
+  await t.rejects(connect({ port: s.port, privateKey: client!.privateKey, serverPublicKey: wrongServer!.publicKey }), { code: 'ERR_AUTH', message: /does not hold the key you pinned/ })
+  t.equal((await serverSide).code, 'ERR_AUTH')
   t.equal(s.streams.length, 0)
+
+  const raw = await rawConnect(s.port)
+  t.teardown(() => raw.socket.destroy())
+  sendFrame(raw.socket, handBuiltHello({ spki: spkiDer(client!.publicKey), serverPublicKey: wrongServer!.publicKey }).frame)
+  t.same(await raw.frames.next(), encodeAlert(ALERT.serverKey), 'on the wire: one server-key alert, before any RSA work')
+  t.equal(await raw.frames.next(), null, 'then the server closes')
 })
 
 t.test('SPEC 3.2, 3.6: an unauthorized client gets ERR_AUTH from the alert; the server reports ERR_AUTH', async t => {
@@ -74,8 +73,7 @@ t.test('SPEC 3.5: a client presenting an authorized key it does not own fails at
   const hello = handBuiltHello({ spki: spkiDer(victim!.publicKey), serverPublicKey: server!.publicKey })
   sendFrame(socket, hello.frame)
   const serverHello = (await frames.next())!
-  const sh = parseServerHello(serverHello)
-  t.throws(() => oaepDecrypt(mallory!.privateKey, sh.encryptedSecrets), 'k_s is sealed to the victim: Mallory cannot open it')
+  t.throws(() => openServerHello(hello.frame, serverHello, mallory!.privateKey), 'k_s is sealed to the victim: Mallory cannot open it')
   sendFrame(socket, finishedFrom(hello, serverHello, hello.kc, randomBytes(SECRET_LENGTH)))
   t.equal((await serverSide).code, 'ERR_AUTH', 'the server fails at ClientFinished')
   t.equal(await frames.next(), null, 'no alert and no ServerFinished: the server just closes (SPEC 3.6)')
@@ -87,31 +85,33 @@ t.test('SPEC 3.5: state machines: a mismatched private key fails with ERR_AUTH o
   // The honest client code, holding Mallory's private key, with its ClientHello's key swapped for the victim's.
   const honest = new ClientHandshake({ privateKey: mallory!.privateKey, serverPublicKey: server!.publicKey })
   const forged = encodeClientHello({ ...parseClientHello(honest.clientHello), spki: spkiDer(victim!.publicKey) })
-  const serverHello = machine.onClientHello(forged)
+  const serverHello = await machine.onClientHello(forged)
   t.throws(() => honest.onServerHello(serverHello), { code: 'ERR_AUTH' }, 'the client cannot open the secrets sealed to the presented key')
 
   // A guessed k_s gives a ClientFinished the server refuses, without an alert.
-  const kc = oaepDecrypt(server!.privateKey, parseClientHello(forged).encryptedSecret)
-  const sh = parseServerHello(serverHello)
-  const guessed = deriveKeys(forged, serverHello, Buffer.concat([kc, randomBytes(SECRET_LENGTH), randomBytes(32)]), sh.cipher)
+  const guessed = deriveKeys(forged, serverHello, randomBytes(3 * SECRET_LENGTH))
   let err: Partial<Refusal> | undefined
   try { machine.onClientFinished(encodeFinished(MSG.clientFinished, clientFinishedMac(guessed))) } catch (e) { err = e as Refusal }
   t.equal(err?.code, 'ERR_AUTH')
   t.equal(err?.alert, undefined, 'a Finished failure carries no alert')
 })
 
-t.test('SPEC 3.4: a ServerHello that echoes a wrong k_c fails the client with ERR_AUTH', async t => {
-  const cases: Array<[string, (kc: Buffer) => Buffer]> = [
-    ['k_c with its last bit flipped', kc => Buffer.concat([kc.subarray(0, 31), Buffer.from([kc[31]! ^ 1]), randomBytes(SECRET_LENGTH)])],
-    ['a fresh random k_c', () => randomBytes(2 * SECRET_LENGTH)],
-    ['the right k_c but no k_s', kc => kc],
+t.test('SPEC 3.4: a ServerHello whose confirmation of k_c is wrong fails the client with ERR_AUTH', async t => {
+  // Each case gets the client's real k_c (the fake server holds the server key) and answers wrongly.
+  const cases: Array<[string, (kc: Buffer, clientHello: Buffer) => Buffer, boolean]> = [
+    ['the v1 echo, k_c || k_s', kc => Buffer.concat([kc, randomBytes(SECRET_LENGTH)]), true],
+    ['confirm with its last bit flipped', (kc, ch) => { const c = serverConfirm(kc, ch); c[31]! ^= 1; return Buffer.concat([randomBytes(SECRET_LENGTH), c]) }, true],
+    ['confirm over another ClientHello', kc => Buffer.concat([randomBytes(SECRET_LENGTH), serverConfirm(kc, randomBytes(100))]), true],
+    ['k_s without confirm', () => randomBytes(SECRET_LENGTH), true],
+    ['the right plaintext under an empty label', (kc, ch) => Buffer.concat([randomBytes(SECRET_LENGTH), serverConfirm(kc, ch)]), false],
   ]
-  for (const [name, secrets] of cases) {
+  for (const [name, plaintext, labelled] of cases) {
     const fake = await fakeServer((helloFrame, socket) => {
       const ch = parseClientHello(helloFrame)
-      const kc = oaepDecrypt(server!.privateKey, ch.encryptedSecret)
-      const reply = encodeServerHello({ cipher: ch.ciphers[0]!, random: randomBytes(32), x25519: x25519KeyPair().publicKey, encryptedSecrets: oaepEncrypt(parseSpki(ch.spki), secrets(kc)) })
-      sendFrame(socket, reply)
+      const kc = oaepDecrypt(server!.privateKey, ch.encryptedSecret, clientSecretLabel(ch.bound))
+      const fields = { cipher: ch.ciphers[0]!, random: randomBytes(32), x25519: x25519KeyPair().publicKey }
+      const label = labelled ? serverSecretLabel(helloFrame, serverHelloBound(fields)) : Buffer.alloc(0)
+      sendFrame(socket, encodeServerHello({ ...fields, encryptedSecrets: oaepEncrypt(parseSpki(ch.spki), plaintext(kc, helloFrame), label) }))
     })
     await t.rejects(connect({ port: fake.port, privateKey: client!.privateKey, serverPublicKey: server!.publicKey }), { code: 'ERR_AUTH' }, name)
     await fake.close()
@@ -124,8 +124,9 @@ t.test('SPEC 3.2: an OAEP ciphertext the server cannot open draws an ordinary Se
   const cases: Array<[string, (kc: Buffer) => Buffer | undefined]> = [
     ['a valid ciphertext (baseline)', () => undefined],
     ['256 random bytes', () => randomBytes(256)],
-    ['k_c sealed to another key', kc => oaepEncrypt(wrongServer!.publicKey, kc)],
-    ['a valid ciphertext of 31 bytes', kc => oaepEncrypt(server!.publicKey, kc.subarray(1))],
+    ['k_c sealed to another key', kc => oaepEncrypt(wrongServer!.publicKey, kc, Buffer.alloc(0))],
+    ['k_c sealed under another ClientHello\'s label', kc => oaepEncrypt(server!.publicKey, kc, clientSecretLabel(randomBytes(64)))],
+    ['a valid ciphertext of 31 bytes', kc => oaepEncrypt(server!.publicKey, kc.subarray(1), Buffer.alloc(0))],
     ['an empty ciphertext', () => Buffer.alloc(0)],
   ]
   let baselineLength = 0
@@ -137,13 +138,14 @@ t.test('SPEC 3.2: an OAEP ciphertext the server cannot open draws an ordinary Se
     const hello = handBuiltHello({ spki: spkiDer(client!.publicKey), serverPublicKey: server!.publicKey, kc, ...(badSecret ? { encryptedSecret: badSecret } : {}) })
     sendFrame(socket, hello.frame)
     const serverHello = (await frames.next())!
-    const sh = parseServerHello(serverHello) // throws if it were an alert
+    parseServerHello(serverHello) // throws if it were an alert
     baselineLength ||= serverHello.length
     t.equal(serverHello.length, baselineLength, `${name}: same ServerHello shape as the baseline`)
-    const secrets = oaepDecrypt(client!.privateKey, sh.encryptedSecrets)
-    t.equal(secrets.subarray(0, SECRET_LENGTH).equals(kc), baseline, `${name}: the echoed k_c is ${baseline ? 'ours' : 'a random stand-in'}`)
+    const { ks, confirm } = openServerHello(hello.frame, serverHello, client!.privateKey)
+    t.equal(confirm.equals(serverConfirm(kc, hello.frame)), baseline, `${name}: the confirmation is ${baseline ? 'of our k_c' : 'of a random stand-in'}`)
+    t.notOk(Buffer.concat([ks, confirm]).includes(kc), `${name}: k_c itself never comes back`)
     const serverSide = baseline ? once(s.server, 'secureConnection') : handshakeError(s)
-    sendFrame(socket, finishedFrom(hello, serverHello, kc, secrets.subarray(SECRET_LENGTH)))
+    sendFrame(socket, finishedFrom(hello, serverHello, kc, ks))
     const [outcome, reply] = await Promise.all([serverSide, frames.next()])
     if (baseline) {
       t.ok(reply && parseFinishedOk(reply), `${name}: completes with a ServerFinished`)
@@ -164,12 +166,12 @@ t.test('SPEC 3.5: a record frame in place of ClientFinished is refused and nothi
   sendFrame(socket, hello.frame)
   const serverHello = (await frames.next())!
   const sh = parseServerHello(serverHello)
-  const secrets = oaepDecrypt(client!.privateKey, sh.encryptedSecrets)
-  const ikm = Buffer.concat([secrets, x25519Shared(hello.ephemeral.privateKey, sh.x25519)])
-  const keys = deriveKeys(hello.frame, serverHello, ikm, sh.cipher)
+  const { ks } = openServerHello(hello.frame, serverHello, client!.privateKey)
+  const ikm = Buffer.concat([hello.kc, ks, x25519Shared(hello.ephemeral.privateKey, sh.x25519)])
+  const keys = deriveKeys(hello.frame, serverHello, ikm)
   const serverSide = handshakeError(s)
   // A correctly keyed data record, then the genuine ClientFinished, in one write.
-  const record = Buffer.concat(new RecordProtector({ key: Buffer.from(keys.c2s), direction: DIRECTION.c2s }).seal(RECORD_TYPE.data, Buffer.from('early data')))
+  const record = Buffer.concat(new RecordProtector({ cipher: sh.cipher, secret: Buffer.from(keys.c2s), direction: DIRECTION.c2s }).seal(RECORD_TYPE.data, Buffer.from('early data')))
   sendFrame(socket, record)
   sendFrame(socket, encodeFinished(MSG.clientFinished, clientFinishedMac(keys)))
   const err = await serverSide

@@ -6,8 +6,7 @@ import t from 'tap'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { connect, createServer } from '../../src/net.js'
-import { ClientHandshake } from '../../src/handshake/client.js'
-import { encodeAlert, encodeServerHello, parseClientHello, parseServerHello } from '../../src/handshake/messages.js'
+import { encodeAlert, encodeServerHello, parseClientHello } from '../../src/handshake/messages.js'
 import { oaepEncrypt, parseSpki } from '../../src/crypto/rsa.js'
 import { x25519KeyPair } from '../../src/crypto/x25519.js'
 import { ALERT, type CipherName } from '../../src/constants.js'
@@ -37,33 +36,46 @@ async function roundTrip(s: TestServer, c: SecureStream, text: string): Promise<
   return (await received).toString()
 }
 
-t.test('SPEC 3.2, 3.6: a version-2 ClientHello draws a version alert; the error names both versions', async t => {
+/** SPEC 12: a version-1 ClientHello as v1 clients sent it: no server key id, k_c under an empty OAEP label. */
+function v1ClientHello(): Buffer {
+  const spki = spkiDer(client!.publicKey)
+  const len = (n: number): Buffer => Buffer.from([n >> 8, n & 0xff])
+  const ct = oaepEncrypt(server!.publicKey, randomBytes(32), Buffer.alloc(0))
+  return Buffer.concat([Buffer.from('SPIP'), Buffer.from([1, 1, 2, 1, 2]), randomBytes(32), x25519KeyPair().publicKey, len(spki.length), spki, len(ct.length), ct])
+}
+
+t.test('SPEC 3.2, 3.6, 12: a version-1 ClientHello draws a version alert; the error names both versions', async t => {
   const s = await plainServer()
   t.teardown(() => s.close())
   const { socket, frames } = await rawConnect(s.port)
   t.teardown(() => socket.destroy())
-  const hello = Buffer.from(new ClientHandshake({ privateKey: client!.privateKey, serverPublicKey: server!.publicKey }).clientHello)
-  hello[4] = 2 // SPEC 3.1: the version byte after 'SPIP'
   const serverSide = handshakeError(s)
-  sendFrame(socket, hello)
+  sendFrame(socket, v1ClientHello())
   const alert = (await frames.next())!
-  t.same(alert, encodeAlert(ALERT.version), 'one version alert: SPIP 01 0f 02')
+  t.same(alert, encodeAlert(ALERT.version), 'one version alert: SPIP 02 0f 02')
+  t.same(alert, Buffer.from('5350495002' + '0f02', 'hex'))
   t.equal(await frames.next(), null, 'then the server closes')
   const err = await serverSide
-  t.match(err, { code: 'ERR_VERSION', message: /version 2/ })
-  t.match(err.message, /version 1/)
-  t.throws(() => parseServerHello(alert), { code: 'ERR_VERSION' }, 'a version-1 client reads the alert as ERR_VERSION')
+  t.match(err, { code: 'ERR_VERSION', message: /version 1/ })
+  t.match(err.message, /version 2/)
+  t.equal(s.streams.length, 0)
 })
 
-t.test('SPEC 3.2: a version-1 client receiving a version-2 ServerHello fails with ERR_VERSION naming both', async t => {
-  const fake = await fakeServer((helloFrame, socket) => {
-    const ch = parseClientHello(helloFrame)
-    const reply = encodeServerHello({ cipher: ch.ciphers[0]!, random: randomBytes(32), x25519: x25519KeyPair().publicKey, encryptedSecrets: oaepEncrypt(parseSpki(ch.spki), randomBytes(64)) })
-    reply[4] = 2
-    sendFrame(socket, reply)
-  })
-  t.teardown(() => fake.close())
-  await t.rejects(dial(fake.port), { code: 'ERR_VERSION', message: /version 2.*version 1/ })
+t.test('SPEC 3.2, 3.6: a client gets ERR_VERSION naming both versions from a version-1 alert or a version-3 ServerHello', async t => {
+  const replies: Array<[string, (hello: Buffer) => Buffer, RegExp]> = [
+    ['a v1 server\'s version alert', () => Buffer.from('5350495001' + '0f02', 'hex'), /version 1.*version 2/],
+    ['a version-3 ServerHello', helloFrame => {
+      const ch = parseClientHello(helloFrame)
+      const reply = encodeServerHello({ cipher: ch.ciphers[0]!, random: randomBytes(32), x25519: x25519KeyPair().publicKey, encryptedSecrets: oaepEncrypt(parseSpki(ch.spki), randomBytes(64), Buffer.alloc(0)) })
+      reply[4] = 3
+      return reply
+    }, /version 3.*version 2/],
+  ]
+  for (const [what, reply, message] of replies) {
+    const fake = await fakeServer((helloFrame, socket) => sendFrame(socket, reply(helloFrame)))
+    await t.rejects(dial(fake.port), { code: 'ERR_VERSION', message }, what)
+    await fake.close()
+  }
 })
 
 t.test('SPEC 3.2, 3.6: no common cipher fails the client with ERR_VERSION', async t => {

@@ -7,10 +7,11 @@ import { connect as netConnect, createServer as netCreateServer, type AddressInf
 import { generateKeyPair, randomBytes, type KeyObject } from 'node:crypto'
 import { promisify } from 'node:util'
 import { FrameDecoder, frameHeader } from '../../src/framing/frame.js'
-import { encodeClientHello } from '../../src/handshake/messages.js'
-import { oaepEncrypt, spkiDer } from '../../src/crypto/rsa.js'
-import { x25519KeyPair, type X25519KeyPair } from '../../src/crypto/x25519.js'
-import { RANDOM_LENGTH, SECRET_LENGTH, type CipherName } from '../../src/constants.js'
+import { clientHelloBound, encodeClientHello, encodeFinished, parseServerHello } from '../../src/handshake/messages.js'
+import { clientFinishedMac, clientSecretLabel, deriveKeys, serverSecretLabel } from '../../src/handshake/keyschedule.js'
+import { keyId, oaepDecrypt, oaepEncrypt, spkiDer } from '../../src/crypto/rsa.js'
+import { x25519KeyPair, x25519Shared, type X25519KeyPair } from '../../src/crypto/x25519.js'
+import { MSG, RANDOM_LENGTH, SECRET_LENGTH, type CipherName } from '../../src/constants.js'
 import { createServer, type SecureServer, type ServerOptions } from '../../src/net.js'
 import type { SecureStream } from '../../src/session.js'
 
@@ -87,20 +88,36 @@ export async function fakeServer(respond: (clientHello: Buffer, socket: Socket) 
 export interface HandBuiltHello { frame: Buffer, kc: Buffer, ephemeral: X25519KeyPair }
 
 /**
- * A ClientHello built from the message pieces (SPEC 3.1): any SPKI, any encrypted secret.
- * By default k_c is fresh and encrypted to `serverPublicKey`, as an honest client would.
+ * A ClientHello built from the message pieces (SPEC 3.1): any SPKI, any encrypted secret, any
+ * server key id. By default k_c is fresh and encrypted to `serverPublicKey` under the label an
+ * honest client uses, and the key id names `serverPublicKey`.
  */
-export function handBuiltHello(opts: { spki: Buffer, serverPublicKey: KeyObject, ciphers?: CipherName[], kc?: Buffer, encryptedSecret?: Buffer }): HandBuiltHello {
+export function handBuiltHello(opts: { spki: Buffer, serverPublicKey: KeyObject, ciphers?: CipherName[], kc?: Buffer, encryptedSecret?: Buffer, serverKeyId?: Buffer, x25519?: Buffer }): HandBuiltHello {
   const kc = opts.kc ?? randomBytes(SECRET_LENGTH)
   const ephemeral = x25519KeyPair()
-  const frame = encodeClientHello({
-    ciphers: opts.ciphers ?? ['aes-128-ccm'],
+  const fields = {
+    ciphers: opts.ciphers ?? ['aes-128-ccm' as CipherName],
     random: randomBytes(RANDOM_LENGTH),
-    x25519: ephemeral.publicKey,
+    x25519: opts.x25519 ?? ephemeral.publicKey,
+    serverKeyId: opts.serverKeyId ?? keyId(opts.serverPublicKey),
     spki: opts.spki,
-    encryptedSecret: opts.encryptedSecret ?? oaepEncrypt(opts.serverPublicKey, kc),
-  })
-  return { frame, kc, ephemeral }
+  }
+  const encryptedSecret = opts.encryptedSecret ?? oaepEncrypt(opts.serverPublicKey, kc, clientSecretLabel(clientHelloBound(fields)))
+  return { frame: encodeClientHello({ ...fields, encryptedSecret }), kc, ephemeral }
+}
+
+/** SPEC 3.3: what the holder of `clientPrivateKey` reads from a ServerHello answering `clientHello`: k_s and confirm. */
+export function openServerHello(clientHello: Buffer, serverHello: Buffer, clientPrivateKey: KeyObject): { ks: Buffer, confirm: Buffer } {
+  const sh = parseServerHello(serverHello)
+  const plain = oaepDecrypt(clientPrivateKey, sh.encryptedSecrets, serverSecretLabel(clientHello, sh.bound))
+  return { ks: plain.subarray(0, SECRET_LENGTH), confirm: plain.subarray(SECRET_LENGTH) }
+}
+
+/** SPEC 4.2, 3.5: the ClientFinished a hand-built client computes from what it believes k_c and k_s are. */
+export function finishedFrom(hello: HandBuiltHello, serverHello: Buffer, kc: Buffer, ks: Buffer): Buffer {
+  const sh = parseServerHello(serverHello)
+  const ikm = Buffer.concat([kc, ks, x25519Shared(hello.ephemeral.privateKey, sh.x25519)])
+  return encodeFinished(MSG.clientFinished, clientFinishedMac(deriveKeys(hello.frame, serverHello, ikm)))
 }
 
 /** A listening SecureServer with the streams it handed out and a way to close it. */

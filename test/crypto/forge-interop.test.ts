@@ -6,7 +6,7 @@
 import t from 'tap'
 import forge from 'node-forge'
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto'
-import { fingerprint, generateRsaKeyPair, oaepDecrypt, oaepEncrypt, parsePrivateKey, parsePublicKey } from '../../src/crypto/rsa.js'
+import { fingerprint, generateRsaKeyPair, oaepDecrypt, oaepDecryptOrFallback, oaepEncrypt, parsePrivateKey, parsePublicKey } from '../../src/crypto/rsa.js'
 
 const pair = generateRsaKeyPair(2048)
 const privateKey = parsePrivateKey(pair.privateKeyPem)
@@ -21,20 +21,40 @@ function oaep(mgfHash: forge.md.MessageDigest = forge.md.sha256.create(), label?
 const toForge = (b: Buffer): string => b.toString('binary')
 const fromForge = (s: string): Buffer => Buffer.from(s, 'binary')
 
-t.test('SPEC 3.1: a secret encrypted by forge (OAEP SHA-256, MGF1-SHA256) decrypts with oaepDecrypt', async t => {
+const LABEL = Buffer.concat([Buffer.from('secure-pipe v2 client secret'), randomBytes(32)])
+
+t.test('SPEC 3.1: a labelled secret encrypted by forge (OAEP SHA-256, MGF1-SHA256) decrypts with oaepDecrypt and oaepDecryptOrFallback', async t => {
   for (let i = 0; i < 4; i++) {
     const secret = randomBytes(32)
-    const ct = fromForge(forgePublic.encrypt(toForge(secret), 'RSA-OAEP', oaep()))
+    const ct = fromForge(forgePublic.encrypt(toForge(secret), 'RSA-OAEP', oaep(undefined, LABEL)))
     t.equal(ct.length, 256, 'a 2048-bit ciphertext')
-    t.same(oaepDecrypt(privateKey, ct), secret)
+    t.same(oaepDecrypt(privateKey, ct, LABEL), secret)
+    t.same(await oaepDecryptOrFallback(privateKey, ct, LABEL, Buffer.alloc(32, 7)), secret, 'WebCrypto on the thread pool agrees')
   }
+})
+
+t.test('SPEC 3.2: oaepDecryptOrFallback gives the fallback for a wrong label, a bad ciphertext or a plaintext of another length', async t => {
+  const fallback = randomBytes(32)
+  const secret = randomBytes(32)
+  const ct = oaepEncrypt(publicKey, secret, LABEL)
+  const flipped = Buffer.from(ct)
+  flipped[10]! ^= 1
+  const cases: [string, Buffer, Buffer][] = [
+    ['wrong label', ct, Buffer.from('other')],
+    ['flipped ciphertext bit', flipped, LABEL],
+    ['31-byte plaintext', oaepEncrypt(publicKey, secret.subarray(1), LABEL), LABEL],
+    ['33-byte plaintext', oaepEncrypt(publicKey, Buffer.concat([secret, Buffer.from([1])]), LABEL), LABEL],
+    ['short ciphertext', ct.subarray(1), LABEL],
+  ]
+  for (const [what, c, label] of cases) t.same(await oaepDecryptOrFallback(privateKey, c, label, fallback), fallback, what)
+  t.same(await oaepDecryptOrFallback(privateKey, ct, LABEL, fallback), secret, 'the honest ciphertext still decrypts')
 })
 
 t.test('SPEC 3.1: a secret encrypted by oaepEncrypt decrypts with forge', async t => {
   for (let i = 0; i < 4; i++) {
     const secret = randomBytes(32)
-    const ct = oaepEncrypt(publicKey, secret)
-    t.same(fromForge(forgePrivate.decrypt(toForge(ct), 'RSA-OAEP', oaep())), secret)
+    const ct = oaepEncrypt(publicKey, secret, LABEL)
+    t.same(fromForge(forgePrivate.decrypt(toForge(ct), 'RSA-OAEP', oaep(undefined, LABEL))), secret)
   }
 })
 
@@ -43,10 +63,10 @@ t.test('SPEC 3.1: labels agree with forge; MGF1-SHA1 or a wrong label is refused
   const label = Buffer.from('secure-pipe test label')
   const labelled = fromForge(forgePublic.encrypt(toForge(secret), 'RSA-OAEP', oaep(undefined, label)))
   t.same(oaepDecrypt(privateKey, labelled, label), secret, 'same label decrypts')
-  t.throws(() => oaepDecrypt(privateKey, labelled), 'missing label refused')
+  t.throws(() => oaepDecrypt(privateKey, labelled, Buffer.alloc(0)), 'missing label refused')
   t.throws(() => oaepDecrypt(privateKey, labelled, Buffer.from('other label')), 'wrong label refused')
   const sha1Mgf = fromForge(forgePublic.encrypt(toForge(secret), 'RSA-OAEP', oaep(forge.md.sha1.create())))
-  t.throws(() => oaepDecrypt(privateKey, sha1Mgf), 'MGF1-SHA1 ciphertext refused: the wrapper uses MGF1-SHA256')
+  t.throws(() => oaepDecrypt(privateKey, sha1Mgf, Buffer.alloc(0)), 'MGF1-SHA1 ciphertext refused: the wrapper uses MGF1-SHA256')
 })
 
 t.test('SPEC 3.7: PKCS#1 and PKCS#8 private keys, SPKI and PKCS#1 public keys load', async t => {

@@ -45,10 +45,10 @@ for (const target of TARGETS) {
 }
 
 /** The server's error for an Alert where its ClientFinished should be. */
-function serverOnAlert(reason: number): string | undefined {
+async function serverOnAlert(reason: number): Promise<string | undefined> {
   const client = new ClientHandshake({ privateKey: keys.client.privateKey, serverPublicKey: keys.server.publicKey })
   const server = new ServerHandshake({ privateKey: keys.server.privateKey, authorizedKeys: new AuthorizedKeys([keys.client.publicKey]) })
-  server.onClientHello(client.clientHello)
+  await server.onClientHello(client.clientHello)
   try {
     server.onClientFinished(encodeAlert(reason))
   } catch (err) {
@@ -60,6 +60,6 @@ function serverOnAlert(reason: number): string | undefined {
 // Found by the fuzzer: open() once turned an Alert into its error for every message type but
 // ClientHello, so a client could make a server log "the server refused this client's key".
 t.test('SPEC 3.6: an Alert in place of ClientFinished is a malformed message (ERR_VERSION), not an alert from a server', async t => {
-  t.equal(serverOnAlert(ALERT.auth), 'ERR_VERSION', 'Alert(key not authorized) as ClientFinished')
-  t.equal(serverOnAlert(ALERT.cipher), 'ERR_VERSION', 'Alert(no common cipher) as ClientFinished')
+  t.equal(await serverOnAlert(ALERT.auth), 'ERR_VERSION', 'Alert(key not authorized) as ClientFinished')
+  t.equal(await serverOnAlert(ALERT.cipher), 'ERR_VERSION', 'Alert(no common cipher) as ClientFinished')
 })

@@ -107,7 +107,7 @@ class StageRig {
 
 /** The data record and the close record, sealed with the driver's send keys. */
 function records(keys: SessionKeys): Buffer[] {
-  const p = new RecordProtector({ ...keys.send, key: Buffer.from(keys.send.key) })
+  const p = new RecordProtector({ ...keys.send, secret: Buffer.from(keys.send.secret) })
   return [Buffer.concat(p.seal(RECORD_TYPE.data, PAYLOAD)), Buffer.concat(p.seal(RECORD_TYPE.close, Buffer.alloc(0)))]
 }
 
@@ -149,7 +149,7 @@ export async function runClientTarget(keys: FuzzKeys, plan: HandshakePlan, stats
 
 async function driveClient(rig: StageRig, server: ServerHandshake): Promise<Outcome> {
   const clientHello = await rig.sentFrame(0)
-  const serverHello = clientHello && attempt(() => server.onClientHello(clientHello))
+  const serverHello = clientHello && await server.onClientHello(clientHello).catch(() => null)
   if (!serverHello || !rig.feed(0, serverHello)) return rig.finish()
   const clientFinished = await rig.sentFrame(1)
   const answer = clientFinished && attempt(() => server.onClientFinished(clientFinished))

@@ -129,11 +129,11 @@ export function mutate(frame: Buffer, m: Mutation, fields: Fields = { lengths: [
   }
 }
 
-/** SPEC 3.1: ClientHello = header(6) || n || ids(n) || random(32) || x25519(32) || len || spki || len || secret. */
+/** SPEC 3.1: ClientHello = header(6) || n || ids(n) || random(32) || x25519(32) || server key id(32) || len || spki || len || secret. */
 export function clientHelloFields(frame: Buffer): Fields {
   const n = frame[6] ?? 0
   const x25519 = 7 + n + 32
-  const spkiLen = x25519 + 32
+  const spkiLen = x25519 + 32 + 32 // SPEC 3.1: the server key id follows the X25519 share
   const secretLen = spkiLen + 2 + frame.readUInt16BE(spkiLen)
   return { lengths: [[6, 1], [spkiLen, 2], [secretLen, 2]], x25519, cipherList: 6 }
 }

@@ -73,10 +73,10 @@ function applyFrameOps(wire: Buffer, ops: readonly FrameOp[]): Buffer {
   return Buffer.concat(frames.flatMap(f => [f.header, f.body]))
 }
 
-const RECORD_KEY = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex')
+const RECORD_KEY = Buffer.from('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f', 'hex')
 
 export async function runRecordTarget(plan: RecordPlan, stats?: Stats): Promise<void> {
-  const keys = () => ({ key: Buffer.from(RECORD_KEY), direction: 0, ...(plan.keyUpdateInterval ? { keyUpdateInterval: plan.keyUpdateInterval } : {}) })
+  const keys = () => ({ cipher: 'aes-128-ccm' as const, secret: Buffer.from(RECORD_KEY), direction: 0, ...(plan.keyUpdateInterval ? { keyUpdateInterval: plan.keyUpdateInterval } : {}) })
   const writes = plan.writes.map(w => Buffer.from(w))
   const wire = await sealToWire(writes.length ? writes : [Buffer.alloc(0)], keys(), plan.recordSize)
   let altered = applyFrameOps(wire, plan.frameOps)

@@ -6,7 +6,7 @@
 import { createCipheriv, createHash } from 'node:crypto'
 import { Readable, pipeline, type Duplex, type Writable } from 'node:stream'
 import type t from 'tap'
-import { DEFAULT_RECORD_SIZE, recordFrameLimit } from '../../src/constants.js'
+import { DEFAULT_RECORD_SIZE, recordFrameLimit, type CipherName } from '../../src/constants.js'
 import { FrameDecoder, FrameEncoder } from '../../src/framing/frame.js'
 import { DecryptStage } from '../../src/record/decrypt.js'
 import { EncryptStage } from '../../src/record/encrypt.js'
@@ -139,10 +139,10 @@ function openSource(chunks: readonly Buffer[]): Readable {
 }
 
 /** One direction's fixed test key material for the record stages (a fresh copy each call: stages wipe their keys). */
-export interface TestRecordKeys { key: Buffer, direction: number, keyUpdateInterval?: number }
+export interface TestRecordKeys { cipher: CipherName, secret: Buffer, direction: number, keyUpdateInterval?: number }
 
 function copyKeys(k: TestRecordKeys): TestRecordKeys {
-  return { ...k, key: Buffer.from(k.key) }
+  return { ...k, secret: Buffer.from(k.secret) }
 }
 
 /** Plaintext chunks -> EncryptStage -> FrameEncoder -> the wire bytes (data records, then the close record). */

@@ -21,8 +21,8 @@ import { testKeys } from '../helpers/keys.js'
 import { cutAt, openWire, patterned, runThrough, sealToWire, type Outcome } from '../helpers/streams.js'
 
 const SEED = 0x5ec0de
-const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex')
-const KEYS = { key: KEY, direction: 0 }
+const KEY = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex')
+const KEYS = { cipher: 'aes-128-ccm' as const, secret: KEY, direction: 0 }
 const SMALL_RECORD = 1024
 
 const RECORD_ERRORS = ['ERR_INTEGRITY', 'ERR_TRUNCATED', 'ERR_FRAME_TOO_LARGE']
@@ -56,7 +56,7 @@ t.test('SPEC 2, 5: any payload up to 200 KiB, cut into any chunks, round-trips w
 
 t.test('SPEC 5.4, 6.2: any byte string fed to FrameDecoder -> DecryptStage ends in a typed error, releasing nothing', async t => {
   const valid = await sealToWire([patterned(300, 1), patterned(300, 2)], KEYS, SMALL_RECORD)
-  const wrongKey = await sealToWire([patterned(300, 1)], { key: Buffer.alloc(16, 9), direction: 0 }, SMALL_RECORD)
+  const wrongKey = await sealToWire([patterned(300, 1)], { cipher: 'aes-128-ccm' as const, secret: Buffer.alloc(32, 9), direction: 0 }, SMALL_RECORD)
   const inputArb = fc.oneof(
     // Raw bytes, framed random bodies (they reach DecryptStage), a stream under another key.
     fc.uint8Array({ maxLength: 4096 }).map(a => Buffer.from(a)),

@@ -12,15 +12,15 @@ import { recordAad, recordTail } from '../../src/record/format.js'
 import { RecordProtector } from '../../src/record/protector.js'
 import { openWire, patterned, rechunk, type Outcome, type TapTest } from '../helpers/streams.js'
 
-const KEY = Buffer.from('8f1e2d3c4b5a69788796a5b4c3d2e1f0', 'hex')
-const KEYS = { key: KEY, direction: DIRECTION.c2s }
+const KEY = Buffer.from('8f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0', 'hex')
+const KEYS = { cipher: 'aes-128-ccm' as const, secret: KEY, direction: DIRECTION.c2s }
 const RECORD_SIZE = 1024
 // Payloads of 150+ bytes make record frames with two-byte length prefixes.
 const PAYLOADS = [patterned(150, 1), patterned(200, 2), patterned(250, 3)]
 
 /** Records sealed in order by one protector: data records for `payloads`, then close unless `close` is false. */
 function seal(payloads: readonly Buffer[], opts: { direction?: number, close?: boolean, skip?: number } = {}): Buffer[] {
-  const p = new RecordProtector({ key: Buffer.from(KEY), direction: opts.direction ?? DIRECTION.c2s })
+  const p = new RecordProtector({ cipher: 'aes-128-ccm' as const, secret: Buffer.from(KEY), direction: opts.direction ?? DIRECTION.c2s })
   for (let i = 0; i < (opts.skip ?? 0); i++) p.seal(RECORD_TYPE.data, Buffer.alloc(1))
   const out = payloads.map(pl => Buffer.concat(p.seal(RECORD_TYPE.data, pl)))
   if (opts.close !== false) out.push(Buffer.concat(p.seal(RECORD_TYPE.close, Buffer.alloc(0))))
@@ -134,7 +134,7 @@ t.test('SPEC 6.2: a stream cut before its close record is ERR_TRUNCATED, never a
 t.test('SPEC 6.1: anything after the close record is an error, and the stream never ends cleanly', async t => {
   const four = seal([...PAYLOADS, Buffer.from('late')], { close: false })
   const lateData = seal([...PAYLOADS, Buffer.alloc(0), Buffer.from('late')], { close: false })[4]! // sequence 4
-  const p = new RecordProtector({ key: Buffer.from(KEY), direction: DIRECTION.c2s })
+  const p = new RecordProtector({ cipher: 'aes-128-ccm' as const, secret: Buffer.from(KEY), direction: DIRECTION.c2s })
   for (let i = 0; i < 4; i++) p.seal(i < 3 ? RECORD_TYPE.data : RECORD_TYPE.close, i < 3 ? PAYLOADS[i]! : Buffer.alloc(0))
   const secondClose = Buffer.concat(p.seal(RECORD_TYPE.close, Buffer.alloc(0)))
   const any = ['ERR_INTEGRITY', 'ERR_TRUNCATED', 'ERR_FRAME_TOO_LARGE']

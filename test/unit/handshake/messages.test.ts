@@ -5,7 +5,7 @@
 import t from 'tap'
 import { ALERT, MSG } from '../../../src/constants.js'
 import {
-  encodeAlert, encodeClientHello, encodeFinished, encodeServerHello,
+  clientHelloBound, encodeAlert, encodeClientHello, serverHelloBound, encodeFinished, encodeServerHello,
   parseClientHello, parseFinished, parseServerHello, type ClientHello, type ServerHello,
 } from '../../../src/handshake/messages.js'
 import { patterned } from '../../helpers/streams.js'
@@ -14,6 +14,7 @@ const CH: ClientHello = {
   ciphers: ['aes-128-ccm', 'aes-256-ccm'],
   random: patterned(32, 1),
   x25519: patterned(32, 2),
+  serverKeyId: patterned(32, 10),
   spki: patterned(294, 3),
   encryptedSecret: patterned(256, 4),
 }
@@ -35,20 +36,24 @@ function u16(n: number): Buffer {
 
 t.test('SPEC 3.1: ClientHello layout and round trip', async t => {
   const frame = encodeClientHello(CH)
-  t.same(frame, Buffer.concat([Buffer.from('SPIP'), Buffer.from([1, MSG.clientHello, 2, 1, 2]), CH.random, CH.x25519, u16(294), CH.spki, u16(256), CH.encryptedSecret]))
-  t.same(parseClientHello(frame), CH)
+  const bound = Buffer.concat([Buffer.from('SPIP'), Buffer.from([2, MSG.clientHello, 2, 1, 2]), CH.random, CH.x25519, CH.serverKeyId, u16(294), CH.spki])
+  t.same(frame, Buffer.concat([bound, u16(256), CH.encryptedSecret]))
+  t.same(parseClientHello(frame), { ...CH, bound }, 'bound: every byte before the OAEP field (its label covers them)')
+  t.same(clientHelloBound(CH), bound)
 })
 
 t.test('SPEC 3.1: ServerHello layout and round trip', async t => {
   const frame = encodeServerHello(SH)
-  t.same(frame, Buffer.concat([Buffer.from('SPIP'), Buffer.from([1, MSG.serverHello, 2]), SH.random, SH.x25519, u16(256), SH.encryptedSecrets]))
-  t.same(parseServerHello(frame), SH)
+  const bound = Buffer.concat([Buffer.from('SPIP'), Buffer.from([2, MSG.serverHello, 2]), SH.random, SH.x25519])
+  t.same(frame, Buffer.concat([bound, u16(256), SH.encryptedSecrets]))
+  t.same(parseServerHello(frame), { ...SH, bound })
+  t.same(serverHelloBound(SH), bound)
 })
 
 t.test('SPEC 3.5: Finished messages: layout, round trip, and each only as its own type', async t => {
   const cf = encodeFinished(MSG.clientFinished, MAC)
   const sf = encodeFinished(MSG.serverFinished, MAC)
-  t.same(cf, Buffer.concat([Buffer.from('SPIP'), Buffer.from([1, MSG.clientFinished]), MAC]))
+  t.same(cf, Buffer.concat([Buffer.from('SPIP'), Buffer.from([2, MSG.clientFinished]), MAC]))
   t.same(parseFinished(cf, MSG.clientFinished), MAC)
   t.same(parseFinished(sf, MSG.serverFinished), MAC)
   t.throws(() => parseFinished(cf, MSG.serverFinished), { code: 'ERR_VERSION' }, 'a ClientFinished is not a ServerFinished')
@@ -86,21 +91,29 @@ t.test('SPEC 3.2: a wrong magic is ERR_VERSION', async t => {
   }
 })
 
-t.test('SPEC 3.2: version 2 is ERR_VERSION, and the error names version 2', async t => {
-  for (const [name, frame, parse] of parsers) {
-    const v2 = Buffer.from(frame)
-    v2[4] = 2
-    t.throws(() => parse(v2), { code: 'ERR_VERSION', message: /version 2\b/ }, name)
+t.test('SPEC 3.2, 12: version 1 (and 3) is ERR_VERSION, and the error names both versions', async t => {
+  for (const version of [1, 3]) {
+    for (const [name, frame, parse] of parsers) {
+      const other = Buffer.from(frame)
+      other[4] = version
+      t.throws(() => parse(other), { code: 'ERR_VERSION', message: new RegExp(`version ${version}\\b.*version 2\\b`) }, `${name} v${version}`)
+    }
+    t.throws(() => parseServerHello(Buffer.from([...Buffer.from('SPIP'), version, MSG.alert, ALERT.auth])), { code: 'ERR_VERSION', message: new RegExp(`version ${version}\\b`) }, `a version-${version} alert`)
   }
-  t.throws(() => parseServerHello(Buffer.from([...Buffer.from('SPIP'), 2, MSG.alert, ALERT.auth])), { code: 'ERR_VERSION', message: /version 2\b/ }, 'a version-2 alert')
+})
+
+t.test('SPEC 3.1: a ClientHello offering no cipher is malformed', async t => {
+  const none = encodeClientHello({ ...CH, ciphers: [] })
+  t.throws(() => parseClientHello(none), { code: 'ERR_VERSION', message: /no cipher/ })
 })
 
 t.test('SPEC 3.6: an alert in place of ServerHello becomes its error; anywhere else it is malformed', async t => {
-  t.same(encodeAlert(ALERT.auth), Buffer.from([...Buffer.from('SPIP'), 1, MSG.alert, ALERT.auth]))
+  t.same(encodeAlert(ALERT.auth), Buffer.from([...Buffer.from('SPIP'), 2, MSG.alert, ALERT.auth]))
   t.throws(() => parseServerHello(encodeAlert(ALERT.auth)), { code: 'ERR_AUTH' }, 'auth alert')
   t.throws(() => parseServerHello(encodeAlert(ALERT.version)), { code: 'ERR_VERSION' }, 'version alert')
   t.throws(() => parseServerHello(encodeAlert(ALERT.cipher)), { code: 'ERR_VERSION' }, 'cipher alert')
-  t.throws(() => parseServerHello(encodeAlert(99)), { code: 'ERR_VERSION' }, 'unknown alert reason')
+  t.throws(() => parseServerHello(encodeAlert(ALERT.serverKey)), { code: 'ERR_AUTH', message: /does not hold the key you pinned/ }, 'unknown server key alert')
+  t.throws(() => parseServerHello(encodeAlert(99)), { code: 'ERR_VERSION', message: /unknown alert reason 99/ }, 'unknown alert reason')
   t.throws(() => parseFinished(encodeAlert(ALERT.auth), MSG.serverFinished), { code: 'ERR_VERSION' }, 'alert in place of ServerFinished: alerts answer only a ClientHello')
   t.throws(() => parseFinished(encodeAlert(ALERT.auth), MSG.clientFinished), { code: 'ERR_VERSION' }, 'alert in place of ClientFinished')
   t.throws(() => parseClientHello(encodeAlert(ALERT.auth)), { code: 'ERR_VERSION' }, 'a server does not act on alerts')

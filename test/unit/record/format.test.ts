@@ -19,7 +19,7 @@ t.test('SPEC 5.3: AAD = "SPIP" || version || direction || uint64be(seq)', async 
     [0, Number.MAX_SAFE_INTEGER, '001fffffffffffff'],
   ]
   for (const [direction, seq, hex] of cases) {
-    t.equal(recordAad(direction, seq).toString('hex'), `53504950 01 0${direction} ${hex}`.replace(/ /g, ''), `direction ${direction}, seq ${seq}`)
+    t.equal(recordAad(direction, seq).toString('hex'), `53504950 02 0${direction} ${hex}`.replace(/ /g, ''), `direction ${direction}, seq ${seq}`)
   }
   t.notSame(recordAad(0, 7), recordAad(1, 7), 'the direction is authenticated')
 })
