@@ -12,6 +12,7 @@ import { SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, type CipherName } from './constants.js'
 import { Admission, sourceOf, type MaxStartups, type SourceLimits } from './server/admission.js'
 import { ConnectionCaps } from './server/caps.js'
+import { ReplayCache } from './server/replay.js'
 import { FailureSummary } from './server/summary.js'
 
 export interface ConnectOptions extends SessionOptions {
@@ -93,6 +94,8 @@ export class SecureServer extends Server {
   readonly #admission: Admission<Socket>
   readonly #established: ConnectionCaps
   readonly #failures: FailureSummary
+  /** Issue 8.5: an exact replay of a recent ClientHello is refused before any RSA work. */
+  readonly #replays = new ReplayCache()
   readonly #timeoutMs: number
 
   constructor(opts: ServerOptions, onStream?: (s: SecureStream) => void) {
@@ -162,7 +165,9 @@ export class SecureServer extends Server {
   }
 
   #start(socket: Socket, source: string): void {
-    const machine = new ServerHandshake({ privateKey: this.#opts.privateKey, authorizedKeys: this.#authorized, ...(this.#opts.ciphers ? { ciphers: this.#opts.ciphers } : {}) })
+    const machine = new ServerHandshake({
+      privateKey: this.#opts.privateKey, authorizedKeys: this.#authorized, replayCheck: r => this.#replays.fresh(r), ...(this.#opts.ciphers ? { ciphers: this.#opts.ciphers } : {}),
+    })
     const stream = new SecureStream(socket, machine, this.#opts)
     let released = false
     const release = (failed: boolean): void => {

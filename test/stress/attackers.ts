@@ -59,8 +59,11 @@ export function expectedForRandom(bytes: Buffer): string {
   return 'ERR_VERSION'
 }
 
-/** What a recorded honest session gives an attacker: its ClientHello and ClientFinished frames, as they went over the wire. */
-export interface Recorded { clientHello: Buffer, clientFinished: Buffer, serverHello: Buffer }
+/**
+ * What a recorded honest session gives an attacker: its ClientHello and ClientFinished frames,
+ * as they went over the wire, and the port of the server it was recorded at.
+ */
+export interface Recorded { clientHello: Buffer, clientFinished: Buffer, serverHello: Buffer, port: number }
 
 /**
  * One honest transfer through a recording TCP proxy on 127.0.0.1; returns the first two
@@ -89,7 +92,7 @@ export async function recordHandshake(port: number, keys: PeerKeys): Promise<Rec
   }
   const [clientHello, clientFinished] = splitFrames(Buffer.concat(up), 2)
   const [serverHello] = splitFrames(Buffer.concat(down), 1)
-  return { clientHello: clientHello!, clientFinished: clientFinished!, serverHello: serverHello! }
+  return { clientHello: clientHello!, clientFinished: clientFinished!, serverHello: serverHello!, port }
 }
 
 /** The first `n` whole frames (header included) of a byte stream. */
@@ -117,10 +120,12 @@ export function frameBody(frame: Buffer): Buffer {
 export interface Attack { kind: GarbageKind, peer: RawPeer, expect: string[] }
 
 /**
- * Start one hostile connection of `kind`. `replay-*` use a recorded honest handshake:
- * the server answers the replayed ClientHello with a fresh ServerHello (new k_s, SPEC 10.1),
- * so the recorded ClientFinished fails (ERR_AUTH); hanging up instead is ERR_NETWORK, and
- * waiting is ERR_TIMEOUT. `half-hello` and `replay-stall` wait for the handshake timeout.
+ * Start one hostile connection of `kind`. `replay-*` use a recorded honest handshake. At the
+ * server it was recorded at, the replayed ClientHello is refused before any RSA work and
+ * without an answer (ERR_AUTH, the replay cache, issue 8.5). Elsewhere (another server with
+ * the same keys) it is answered with a fresh ServerHello (SPEC 10.1), so the recorded
+ * ClientFinished fails (ERR_AUTH); hanging up instead is ERR_NETWORK, and waiting is
+ * ERR_TIMEOUT. `half-hello` and `replay-stall` wait for the handshake timeout.
  */
 export async function attack(kind: GarbageKind, port: number, keys: PeerKeys, recorded?: Recorded, localAddress?: string): Promise<Attack> {
   if (kind.startsWith('replay') && !recorded) throw new TypeError(`${kind} needs a recorded handshake`)
@@ -128,6 +133,10 @@ export async function attack(kind: GarbageKind, port: number, keys: PeerKeys, re
     : kind === 'half-hello' ? clientHelloFrame(keys.client, keys.serverPK) : recorded?.clientHello ?? Buffer.alloc(0)
   const peer = await rawPeer(port, localAddress)
   const s = peer.socket
+  if (kind.startsWith('replay') && recorded!.port === port) {
+    s.write(hello)
+    return { kind, peer, expect: ['ERR_AUTH'] }
+  }
   switch (kind) {
     case 'random': {
       const bytes = randomBytes(4096)
