@@ -125,14 +125,13 @@ export class SecureServer extends Server {
   }
 
   #arrive(socket: Socket): void {
-    socket.setNoDelay(true)
-    socket.on('error', () => {}) // reported through the secure stream
     const source = sourceOf(socket.remoteAddress)
     const address = peerAddress(socket)
-    const full = this.#established.refusal(address)
-    const decision = full ?? this.#admission.arrive(source, socket, address)
+    const decision = this.#established.refusal(address) ?? this.#admission.arrive(source, socket, address)
+    if (typeof decision !== 'string') return this.#refuse(socket, source, address, decision) // the cheapest path: a flood takes it
+    socket.setNoDelay(true)
+    socket.on('error', () => {}) // reported through the secure stream
     if (decision === 'start') return this.#start(socket, source)
-    if (decision !== 'wait') return this.#refuse(socket, source, address, decision)
     // A connection waits at most one handshake timeout for a slot, then gets a full one for its
     // handshake: a slot held by a stalled peer frees before the peers queued behind it give up.
     const timer = setTimeout(() => {

@@ -9,8 +9,8 @@
  * 0.8x that under the flood at the closer, and a log that summarizes the flood per source.
  */
 import { once } from 'node:events'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer as createTcpServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { Ctx } from './harness.js'
@@ -63,17 +63,29 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in USER_HZ ticks
 }
 
-/** A plain TCP server that closes every connection at once: what the flood costs the machine by itself. */
-async function closer(ctx: Ctx): Promise<number> {
-  const server = createTcpServer(s => s.destroy())
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  ctx.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
-  return (server.address() as AddressInfo).port
+/**
+ * A plain TCP server in its own process that closes every connection at once: what the flood
+ * costs a process that does nothing else, and the machine (the attacker shares its 2 cores).
+ */
+async function closer(ctx: Ctx): Promise<{ port: number, pid: number }> {
+  const child = spawn(process.execPath, ['-e', `require('node:net').createServer(s => s.destroy()).listen(0, '127.0.0.1', function () { console.log(this.address().port) })`], { stdio: ['ignore', 'pipe', 'inherit'] })
+  ctx.teardown(() => { child.kill() })
+  const [line] = await within(once(child.stdout, 'data'), 10_000, 'the closer to listen') as [Buffer]
+  return { port: Number(line.toString().trim()), pid: child.pid! }
 }
 
+/** What a 3 s flood alone costs the process `pid` listening on `port`: CPU share and microseconds per connection. */
+async function floodCost(ctx: Ctx, port: number, pid: number, recorded: Recorded, concurrency: number): Promise<{ run: FloodRun<void>, cpu: number, perConnection: number }> {
+  const before = cpuSeconds(pid)
+  const run = await underFlood(ctx, port, recorded, concurrency, () => sleep(3000))
+  const used = cpuSeconds(pid) - before
+  return { run, cpu: used / run.seconds, perConnection: used / run.counts.connections * 1e6 }
+}
+
+interface FloodRun<T> { result: T, counts: FloodCounts, seconds: number }
+
 /** Run the flood against `port` while `during` runs; returns what `during` returned and the flood's counts. */
-async function underFlood<T>(ctx: Ctx, port: number, recorded: Recorded, concurrency: number, during: () => Promise<T>): Promise<{ result: T, counts: FloodCounts, seconds: number }> {
+async function underFlood<T>(ctx: Ctx, port: number, recorded: Recorded, concurrency: number, during: () => Promise<T>): Promise<FloodRun<T>> {
   const data: FloodData = { port, from: FLOODER, concurrency, clientHello: recorded.clientHello, clientFinished: recorded.clientFinished }
   const worker = new Worker(new URL('./flood-worker.js', import.meta.url), { workerData: data })
   ctx.teardown(() => worker.terminate().then(() => {}))
@@ -93,20 +105,20 @@ export function floodScenario(concurrency = 16, rounds = 3, handshakes = 15, tra
   return async function flood(ctx: Ctx): Promise<void> {
     const server = await startKeepOpen(ctx, ctx.keys, join(ctx.dir, 'inbox'))
     const recorded = await recordHandshake(server.port, ctx.peer)
-    const closerPort = await closer(ctx)
+    const plain = await closer(ctx)
     const quiet: Samples = { latency: [], rate: [] }
     const control: Samples = { latency: [], rate: [] }
     const loaded: Samples = { latency: [], rate: [] }
     const honest = (into: Samples) => (): Promise<void> => measure(server.port, ctx, into, handshakes, transfers, size)
     await measure(server.port, ctx, { latency: [], rate: [] }, 5, 1, size) // warm up
     const linesBefore = server.lines().length
-    const idleCpu = cpuSeconds(server.pid)
-    const alone = await underFlood(ctx, server.port, recorded, concurrency, () => sleep(3000))
-    const floodCpu = (cpuSeconds(server.pid) - idleCpu) / alone.seconds
+    const cost = await floodCost(ctx, server.port, server.pid, recorded, concurrency)
+    const plainCost = await floodCost(ctx, plain.port, plain.pid, recorded, concurrency)
+    const alone = cost.run
     const runs = [alone]
     for (let r = 0; r < rounds; r++) {
       await honest(quiet)()
-      await underFlood(ctx, closerPort, recorded, concurrency, honest(control))
+      await underFlood(ctx, plain.port, recorded, concurrency, honest(control))
       runs.push(await underFlood(ctx, server.port, recorded, concurrency, honest(loaded)))
     }
     await sleep(11_000) // the last summary interval ends
@@ -125,7 +137,8 @@ export function floodScenario(concurrency = 16, rounds = 3, handshakes = 15, tra
     const each = `${rounds} interleaved rounds`
     ctx.figure('flood: honest handshake median', `quiet ${q.latency.toFixed(1)} ms; under the flood ${l.latency.toFixed(1)} ms (${ratio(l.latency, q.latency)}); under the same flood aimed at a plain closer ${c.latency.toFixed(1)} ms (${ratio(c.latency, q.latency)}) (${each} of ${handshakes} sequential handshakes)`)
     ctx.figure('flood: honest transfer throughput', `quiet ${q.rate.toFixed(0)} MB/s; under the flood ${l.rate.toFixed(0)} MB/s (${ratio(l.rate, q.rate)}); flood at a plain closer ${c.rate.toFixed(0)} MB/s (${ratio(c.rate, q.rate)}) (median of ${each} of ${transfers} x ${size / 1024 / 1024} MiB)`)
-    ctx.figure('flood: server CPU for the flood alone', `${(floodCpu * 100).toFixed(0)}% of a core over ${alone.seconds.toFixed(1)} s (${(alone.counts.connections / alone.seconds).toFixed(0)} connections/s, ${alone.counts.answered} answered)`)
+    const rate = (r: FloodRun<void>): string => `${(r.counts.connections / r.seconds).toFixed(0)} connections/s`
+    ctx.figure('flood: server CPU for the flood alone', `${(cost.cpu * 100).toFixed(0)}% of a core at ${rate(alone)}, ${cost.perConnection.toFixed(0)} us per connection (${alone.counts.answered} answered); a plain closer: ${(plainCost.cpu * 100).toFixed(0)}% at ${rate(plainCost.run)}, ${plainCost.perConnection.toFixed(0)} us per connection`)
     ctx.figure('flood: from 127.0.0.2 at this server', `${connections} connections in ${seconds.toFixed(1)} s (${(connections / seconds).toFixed(0)}/s, ${concurrency} at a time); ${answered} answered (a ServerHello: one RSA decryption each), the rest closed unread or refused`)
     ctx.figure('flood: log lines for 127.0.0.2', `${floodLines.length}:\n    ${floodLines.join('\n    ')}`)
   }
