@@ -1,20 +1,29 @@
 /**
  * The flood of `npm run stress -- --only flood` (issue 8.5), in a worker thread so that the
  * measuring thread's event loop is not the flood's: `concurrency` connections from 127.0.0.2 at
- * all times, each sending a replayed ClientHello (and, if answered, the recorded ClientFinished)
- * or 4 KiB of random bytes, until told to stop; then it posts its counts.
+ * all times until told to stop, each sending in turn a replayed ClientHello (refused by the
+ * replay cache), the same with a new random at `randomOffset` (costs the server an RSA
+ * decryption, then fails at Finished), or 4 KiB of random bytes; if answered, it sends the
+ * recorded ClientFinished. Then it posts its counts.
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { randomBytes } from 'node:crypto'
 import { createConnection } from 'node:net'
 
-export interface FloodData { port: number, from: string, concurrency: number, clientHello: Buffer, clientFinished: Buffer }
+export interface FloodData { port: number, from: string, concurrency: number, clientHello: Buffer, clientFinished: Buffer, randomOffset: number }
 export interface FloodCounts { connections: number, answered: number, refusedUnread: number }
 
 const data = workerData as FloodData
 const GARBAGE = Array.from({ length: 16 }, () => randomBytes(4096))
 const counts: FloodCounts = { connections: 0, answered: 0, refusedUnread: 0 }
 let stopping = false
+
+/** The recorded ClientHello with a random never sent before. */
+function newRandom(): Buffer {
+  const hello = Buffer.from(data.clientHello)
+  randomBytes(32).copy(hello, data.randomOffset)
+  return hello
+}
 
 /** One hostile connection; resolves when the server has closed it (or after 15 s). */
 function once(n: number): Promise<void> {
@@ -33,7 +42,7 @@ function once(n: number): Promise<void> {
       if (received === 0) counts.refusedUnread++
       resolve()
     })
-    socket.on('connect', () => socket.write(n % 2 ? GARBAGE[n % 16]! : data.clientHello))
+    socket.on('connect', () => socket.write(n % 3 === 0 ? data.clientHello : n % 3 === 1 ? newRandom() : GARBAGE[n % 16]!))
   })
 }
 

@@ -1,6 +1,6 @@
 /**
- * Unauthenticated load (issue 8 section 5): a flood from 127.0.0.2 (replayed ClientHellos with
- * the recorded ClientFinished, and random bytes; `concurrency` connections at all times) against
+ * Unauthenticated load (issue 8 section 5): a flood from 127.0.0.2 (replayed ClientHellos, some
+ * with a new random, and random bytes; `concurrency` connections at all times) against
  * `recv --keep-open` with its default limits, while honest clients on 127.0.0.1 measure their
  * handshake latency and the throughput of their transfers, first without the flood, then with
  * it. The same flood is also aimed at a plain TCP server that closes every connection at once:
@@ -15,7 +15,8 @@ import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { Ctx } from './harness.js'
 import { openClient, payload, sendOn, sendOnce, sleep, within } from './peers.js'
-import { recordHandshake, type Recorded } from './attackers.js'
+import { frameBody, recordHandshake, type Recorded } from './attackers.js'
+import { parseClientHello } from '../../src/handshake/messages.js'
 import { startKeepOpen } from './server.js'
 import type { FloodCounts, FloodData } from './flood-worker.js'
 
@@ -86,7 +87,8 @@ interface FloodRun<T> { result: T, counts: FloodCounts, seconds: number }
 
 /** Run the flood against `port` while `during` runs; returns what `during` returned and the flood's counts. */
 async function underFlood<T>(ctx: Ctx, port: number, recorded: Recorded, concurrency: number, during: () => Promise<T>): Promise<FloodRun<T>> {
-  const data: FloodData = { port, from: FLOODER, concurrency, clientHello: recorded.clientHello, clientFinished: recorded.clientFinished }
+  const random = parseClientHello(frameBody(recorded.clientHello)).random
+  const data: FloodData = { port, from: FLOODER, concurrency, clientHello: recorded.clientHello, clientFinished: recorded.clientFinished, randomOffset: recorded.clientHello.indexOf(random) }
   const worker = new Worker(new URL('./flood-worker.js', import.meta.url), { workerData: data })
   ctx.teardown(() => worker.terminate().then(() => {}))
   const started = performance.now()
@@ -112,6 +114,7 @@ export function floodScenario(concurrency = 16, rounds = 3, handshakes = 15, tra
     const honest = (into: Samples) => (): Promise<void> => measure(server.port, ctx, into, handshakes, transfers, size)
     await measure(server.port, ctx, { latency: [], rate: [] }, 5, 1, size) // warm up
     const linesBefore = server.lines().length
+    const firstFlood = performance.now()
     const cost = await floodCost(ctx, server.port, server.pid, recorded, concurrency)
     const plainCost = await floodCost(ctx, plain.port, plain.pid, recorded, concurrency)
     const alone = cost.run
@@ -121,6 +124,7 @@ export function floodScenario(concurrency = 16, rounds = 3, handshakes = 15, tra
       await underFlood(ctx, plain.port, recorded, concurrency, honest(control))
       runs.push(await underFlood(ctx, server.port, recorded, concurrency, honest(loaded)))
     }
+    const elapsed = (performance.now() - firstFlood) / 1000
     await sleep(11_000) // the last summary interval ends
     const floodLines = server.lines().slice(linesBefore).filter(l => l.includes(FLOODER))
     const sum = (f: (r: typeof alone) => number): number => runs.reduce((n, r) => n + f(r), 0)
@@ -132,6 +136,8 @@ export function floodScenario(concurrency = 16, rounds = 3, handshakes = 15, tra
     ctx.check(l.latency / q.latency <= 2, `honest handshake median under the flood at most 2x the quiet one (${ratio(l.latency, q.latency)})`)
     ctx.check(l.rate / q.rate >= 0.8, `honest transfer throughput under the flood at least 0.8x the quiet one (${ratio(l.rate, q.rate)})`)
     ctx.check(floodLines.length <= 2 * Math.ceil((seconds + 11) / 10) + 2, `the flood's ${connections} connections logged in ${floodLines.length} lines (at most 2 per source per 10 s)`)
+    const rsaBound = 64 + 16 + 2 * elapsed // the default budget: a burst, the handshakes in flight, 2 a second
+    ctx.check(answered <= rsaBound, `the flood got ${answered} RSA decryptions in ${elapsed.toFixed(0)} s, within the source's budget (${rsaBound.toFixed(0)})`)
     ctx.check(server.failures().every(f => f.host === FLOODER), 'no honest connection failed')
     ctx.check(server.alive(), 'the server is still up')
     const each = `${rounds} interleaved rounds`
