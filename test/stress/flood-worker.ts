@@ -42,7 +42,10 @@ function once(n: number): Promise<void> {
       if (received === 0) counts.refusedUnread++
       resolve()
     })
-    socket.on('connect', () => socket.write(n % 3 === 0 ? data.clientHello : n % 3 === 1 ? newRandom() : GARBAGE[n % 16]!))
+    socket.on('connect', () => {
+      if (n % 3 === 2) socket.end(GARBAGE[n % 16]) // garbage and the end, or the server would wait for more
+      else socket.write(n % 3 === 0 ? data.clientHello : newRandom())
+    })
   })
 }
 
