@@ -94,18 +94,18 @@ async function libraryCases(payload, aad) {
   const prot = await importBuilt('record/protector.js')
   if (typeof prot?.RecordProtector === 'function') {
     for (const bits of [128, 256]) {
-      const key = () => Buffer.alloc(bits / 8, 9)
-      let sealer = new prot.RecordProtector({ key: key(), direction: 0 })
+      const keys = () => ({ cipher: `aes-${bits}-ccm`, secret: Buffer.alloc(32, 9), direction: 0 })
+      let sealer = new prot.RecordProtector(keys())
       cases.push({ id: `lib-seal-${bits}`, label: `library RecordProtector.seal AES-${bits}-CCM, 64 KiB`, fn: () => sealer.seal(0, payload) })
       // open needs records in sequence order: seal a batch once, open it again and again with fresh protectors.
-      sealer = new prot.RecordProtector({ key: key(), direction: 0 })
+      sealer = new prot.RecordProtector(keys())
       const batch = Array.from({ length: 32 }, () => Buffer.concat(sealer.seal(0, payload)))
       let opener = null
       let i = batch.length
       cases.push({
         id: `lib-open-${bits}`, label: `library RecordProtector.open AES-${bits}-CCM, 64 KiB`,
         fn: () => {
-          if (i === batch.length) { opener = new prot.RecordProtector({ key: key(), direction: 0 }); i = 0 }
+          if (i === batch.length) { opener = new prot.RecordProtector(keys()); i = 0 }
           const r = opener.open(batch[i++])
           if (r.payload.length !== payload.length) throw new Error('RecordProtector.open returned the wrong length')
         },
@@ -121,7 +121,7 @@ async function libraryCases(payload, aad) {
  */
 async function stagesRate(index, constants, bits, seconds) {
   const { EncryptStage, DecryptStage, FrameEncoder, FrameDecoder } = index
-  const key = Buffer.alloc(bits / 8, 5)
+  const keys = () => ({ cipher: `aes-${bits}-ccm`, secret: Buffer.alloc(32, 5), direction: 0 })
   const limit = constants.recordFrameLimit ? constants.recordFrameLimit(RECORD) : RECORD + 64
   const chunk = randomFillSync(Buffer.alloc(RECORD))
   const deadline = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9))
@@ -132,8 +132,8 @@ async function stagesRate(index, constants, bits, seconds) {
   let got = 0
   const sink = new Writable({ write(c, _e, cb) { got += c.length; cb() } })
   const t0 = process.hrtime.bigint()
-  await pipeline(source, new EncryptStage({ keys: { key: Buffer.from(key), direction: 0 } }), new FrameEncoder(),
-    new FrameDecoder({ limit }), new DecryptStage({ keys: { key: Buffer.from(key), direction: 0 } }), sink)
+  await pipeline(source, new EncryptStage({ keys: keys() }), new FrameEncoder(),
+    new FrameDecoder({ limit }), new DecryptStage({ keys: keys() }), sink)
   const dt = Number(process.hrtime.bigint() - t0) / 1e9
   if (got !== sent) throw new Error(`stages delivered ${got} of ${sent} bytes`)
   return got / 1e6 / dt
