@@ -1,6 +1,9 @@
 /** secure-pipe's public API: explicit named exports only. */
 export { connect, createServer, SecureServer } from './net.js'
 export type { ConnectOptions, ServerOptions } from './net.js'
+export { ReplayCache } from './server/replay.js'
+export type { MaxStartups, SourceLimits } from './server/admission.js'
+export type { FailureReport } from './server/summary.js'
 export { SecureStream } from './session.js'
 export type { SessionOptions } from './session.js'
 export { FrameDecoder, FrameEncoder } from './framing/frame.js'

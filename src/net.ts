@@ -7,8 +7,12 @@ import type { KeyObject } from 'node:crypto'
 import { ClientHandshake, type ClientIdentityOptions } from './handshake/client.js'
 import { AuthorizedKeys, ServerHandshake, type ServerIdentityOptions } from './handshake/server.js'
 import { SecureStream, peerAddress, type SessionOptions } from './session.js'
-import { NetworkError, SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
+import { SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.js'
+import { Admission, sourceOf, type MaxStartups, type SourceLimits } from './server/admission.js'
+import { ConnectionCaps } from './server/caps.js'
+import { ReplayCache } from './server/replay.js'
+import { FailureSummary } from './server/summary.js'
 
 export interface ConnectOptions extends SessionOptions, ClientIdentityOptions {
   host?: string
@@ -50,11 +54,24 @@ export interface ServerOptions extends SessionOptions, Omit<ServerIdentityOption
    * is closed at once, unread, and reported: each waiting connection holds a file descriptor.
    */
   maxWaiting?: number
+  /** Per source address (IPv4, or IPv6 /64): handshakes at once, waiting, and failures allowed (docs/operations.md). */
+  perSource?: SourceLimits
+  /** sshd-style random early drop over unauthenticated connections (default full maxHandshakes + maxWaiting, start the lesser of 512 and full, rate 30). */
+  maxStartups?: MaxStartups
+  /** Most established (authenticated) connections at once (default 1024); beyond it new connections are closed unread. */
+  maxConnections?: number
+  /** Most established connections per client key (default 256); beyond it the new session is closed after its handshake. */
+  maxConnectionsPerKey?: number
+  /** Failed handshakes are reported per source once per interval of this many ms (default 10 000); see `'handshakeFailures'`. */
+  failureSummaryMs?: number
 }
 
 /**
  * A `net.Server` that runs the handshake on each connection and hands each secure stream to
- * `onStream`. Emits `'handshakeError'(err, remoteAddress)` for connections that fail before that.
+ * `onStream`. Emits `'handshakeError'(err, remoteAddress)` for each connection that fails before
+ * that, and `'handshakeFailures'(report)` with the same failures summarized per source for logs
+ * (src/server/summary.ts). Admission (src/server/admission.ts) decides which connections get a
+ * handshake slot.
  *
  * @example
  *   createServer({ privateKey, authorizedKeys }, s => s.pipe(process.stdout)).listen(7070, '127.0.0.1')
@@ -62,11 +79,12 @@ export interface ServerOptions extends SessionOptions, Omit<ServerIdentityOption
 export class SecureServer extends Server {
   readonly #opts: ServerOptions
   readonly #authorized: AuthorizedKeys
-  readonly #maxHandshakes: number
-  readonly #maxWaiting: number
-  readonly #waiting: Socket[] = []
+  readonly #admission: Admission<Socket>
+  readonly #established: ConnectionCaps
+  readonly #failures: FailureSummary
+  /** Issue 8.5: an exact replay of a recent ClientHello is refused before any RSA work. */
+  readonly #replays = new ReplayCache()
   readonly #timeoutMs: number
-  #handshaking = 0
 
   constructor(opts: ServerOptions, onStream?: (s: SecureStream) => void) {
     super({ allowHalfOpen: true, pauseOnConnect: true })
@@ -74,74 +92,94 @@ export class SecureServer extends Server {
     this.#authorized = new AuthorizedKeys(opts.authorizedKeys ?? [])
     // Checks every identity option now, not at the first connection.
     this.#handshake(null)
-    this.#maxHandshakes = opts.maxHandshakes ?? 64
-    this.#maxWaiting = opts.maxWaiting ?? 1024
+    this.#admission = new Admission({ maxHandshakes: opts.maxHandshakes ?? 64, maxWaiting: opts.maxWaiting ?? 1024, perSource: opts.perSource, maxStartups: opts.maxStartups })
+    this.#established = new ConnectionCaps(opts.maxConnections ?? 1024, opts.maxConnectionsPerKey ?? 256)
+    this.#failures = new FailureSummary(opts.failureSummaryMs ?? 10_000, r => this.emit('handshakeFailures', r))
     this.#timeoutMs = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     if (onStream) this.on('secureConnection', onStream)
-    this.on('connection', (socket: Socket) => this.#admit(socket))
+    this.on('connection', (socket: Socket) => this.#arrive(socket))
+    this.on('close', () => this.#failures.flush())
   }
 
   /** Connections in the handshake now, and waiting for a slot. */
   get handshakes(): { active: number, waiting: number } {
-    return { active: this.#handshaking, waiting: this.#waiting.length }
+    return { active: this.#admission.active, waiting: this.#admission.waiting }
   }
 
-  #admit(socket: Socket): void {
+  /** Established (authenticated) connections now. */
+  get established(): number {
+    return this.#established.total
+  }
+
+  #arrive(socket: Socket): void {
+    const source = sourceOf(socket.remoteAddress)
+    const address = peerAddress(socket)
+    const decision = this.#established.refusal(address) ?? this.#admission.arrive(source, socket, address)
+    if (typeof decision !== 'string') return this.#refuse(socket, source, address, decision) // the cheapest path: a flood takes it
     socket.setNoDelay(true)
     socket.on('error', () => {}) // reported through the secure stream
-    if (this.#handshaking < this.#maxHandshakes) return this.#start(socket)
-    if (this.#waiting.length >= this.#maxWaiting) {
-      this.emit('handshakeError', new NetworkError(`the server is busy (${this.#maxHandshakes} handshakes running, ${this.#maxWaiting} waiting); the connection was closed unread`), peerAddress(socket))
-      socket.destroy()
-      return
-    }
-    this.#waiting.push(socket)
+    if (decision === 'start') return this.#start(socket, source)
     // A connection waits at most one handshake timeout for a slot, then gets a full one for its
     // handshake: a slot held by a stalled peer frees before the peers queued behind it give up.
     const timer = setTimeout(() => {
-      if (!this.#unqueue(socket)) return // it got a slot
-      this.emit('handshakeError', new TimeoutError(`waited ${this.#timeoutMs / 1000} s for a handshake slot (maxHandshakes ${this.#maxHandshakes} busy); the connection was closed unread`), peerAddress(socket))
-      socket.destroy()
+      if (!this.#admission.withdraw(source, socket)) return // it got a slot
+      this.#refuse(socket, source, address, new TimeoutError(`waited ${this.#timeoutMs / 1000} s for a handshake slot (maxHandshakes ${this.#admission.limits.maxHandshakes} busy); the connection from ${address} was closed unread`))
     }, this.#timeoutMs)
     timer.unref()
     socket.once('close', () => {
       clearTimeout(timer)
-      this.#unqueue(socket)
+      this.#admission.withdraw(source, socket)
     })
   }
 
-  #unqueue(socket: Socket): boolean {
-    const i = this.#waiting.indexOf(socket)
-    if (i >= 0) this.#waiting.splice(i, 1)
-    return i >= 0
+  /** Close unread and report: no byte of it was parsed, no RSA work done. */
+  #refuse(socket: Socket, source: string, address: string, err: SecurePipeError): void {
+    socket.destroy()
+    this.#reportFailure(err, source, address)
+  }
+
+  #reportFailure(err: Error, source: string, address: string): void {
+    this.emit('handshakeError', err, address)
+    this.#failures.add(source, address, err)
+  }
+
+  #startNext(): void {
+    for (let next = this.#admission.next(); next; next = this.#admission.next()) {
+      if (!next.refusal) return this.#start(next.item, next.source)
+      this.#refuse(next.item, next.source, peerAddress(next.item), next.refusal)
+    }
   }
 
   #handshake(remoteAddress: string | null): ServerHandshake {
     const { privateKey, authorize, ciphers } = this.#opts
-    return new ServerHandshake({ privateKey, authorizedKeys: this.#authorized, ...(authorize ? { authorize } : {}), ...(ciphers ? { ciphers } : {}), ...(remoteAddress ? { remoteAddress } : {}) })
+    return new ServerHandshake({
+      privateKey, authorizedKeys: this.#authorized, replayCheck: r => this.#replays.fresh(r),
+      ...(authorize ? { authorize } : {}), ...(ciphers ? { ciphers } : {}), ...(remoteAddress ? { remoteAddress } : {}),
+    })
   }
 
-  #start(socket: Socket): void {
-    this.#handshaking++
+  #start(socket: Socket, source: string): void {
     const machine = this.#handshake(peerAddress(socket))
     const stream = new SecureStream(socket, machine, this.#opts)
     let released = false
-    const release = (): void => {
+    const release = (failed: boolean): void => {
       if (released) return
       released = true
-      this.#handshaking--
-      const next = this.#waiting.shift()
-      if (next) this.#start(next)
+      this.#admission.finished(source, failed)
+      this.#startNext()
     }
     const onError = (err: Error): void => {
-      release()
-      this.emit('handshakeError', err, stream.remoteAddress)
+      release(true)
+      this.#reportFailure(err, source, stream.remoteAddress)
     }
     stream.once('error', onError)
     stream.once('secure', () => {
-      release()
+      release(false)
       stream.off('error', onError)
-      this.emit('secureConnection', stream)
+      const refusal = this.#established.add(stream)
+      if (!refusal) return void this.emit('secureConnection', stream)
+      stream.destroy()
+      this.#reportFailure(refusal, source, stream.remoteAddress)
     })
     socket.resume()
   }

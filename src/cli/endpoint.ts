@@ -3,7 +3,7 @@
  * client), as chosen by `resolveRole` (SPEC 3). The listener prints `listening on HOST:PORT`
  * with the real port, so scripts can start the other side (issue 3).
  */
-import { connect, createServer, toNetworkError, type SecureServer, type SecureStream, type ServerOptions } from '../index.js'
+import { connect, createServer, toNetworkError, type FailureReport, type SecureServer, type SecureStream, type ServerOptions } from '../index.js'
 import { formatAddress, type Address } from './address.js'
 import type { Role } from './options.js'
 import { formatError, type Log } from './report.js'
@@ -28,14 +28,13 @@ export async function openStream(role: Role, opts: SessionOptions, log: Log): Pr
 type ListenRole = Extract<Role, { mode: 'listen' }>
 
 /**
- * Start a server and report `listening on`. A connection that fails its handshake is logged as
- * one line and does not stop the server: only an authenticated peer can use or end it.
+ * Start a server and report `listening on`. A connection that fails its handshake does not stop
+ * the server (only an authenticated peer can use or end it); it is logged as one line, and
+ * further failures from the same source within the interval as one line of counts (issue 8).
  */
 export async function listen(role: ListenRole, opts: SessionOptions, log: Log, onStream: (s: SecureStream) => void): Promise<SecureServer> {
   const server = createServer({ ...opts, privateKey: role.privateKey, authorizedKeys: role.authorizedKeys }, onStream)
-  server.on('handshakeError', (err: unknown, remote: string) => {
-    log.warn(formatError(err).replace(/^secure-pipe: /, `secure-pipe: handshake from ${remote || 'unknown peer'} failed: `))
-  })
+  server.on('handshakeFailures', (r: FailureReport) => log.warn(failureLine(r)))
   await new Promise<void>((resolve, reject) => {
     server.once('error', err => reject(toNetworkError(err)))
     server.listen(role.address.port, role.address.host, () => resolve())
@@ -59,4 +58,11 @@ async function acceptOne(role: ListenRole, opts: SessionOptions, log: Log): Prom
   })
   server.on('error', err => log.warn(formatError(toNetworkError(err))))
   return stream
+}
+
+/** `handshake from ADDRESS failed: ...`, or `N more handshakes from SOURCE failed in S s: ERR_X xN, ...`. */
+export function failureLine(r: FailureReport): string {
+  if (r.kind === 'first') return formatError(r.error).replace(/^secure-pipe: /, `secure-pipe: handshake from ${r.address} failed: `)
+  const counts = Object.entries(r.counts).map(([code, n]) => `${code} x${n}`).join(', ')
+  return `secure-pipe: ${r.total} more handshake${r.total === 1 ? '' : 's'} from ${r.source} failed in ${r.seconds.toFixed(0)} s: ${counts}`
 }

@@ -6,12 +6,23 @@
 import { once } from 'node:events'
 import { readFileSync, readdirSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
-import { spawnCli, waitFor, waitForListening, listenArgs, type CliProcess, type CliResult, type Teardown, type TestKeys } from '../helpers/cli.js'
+import { spawnCli, waitForListening, listenArgs, type CliProcess, type CliResult, type Teardown, type TestKeys } from '../helpers/cli.js'
 
-/** One failure line: `secure-pipe: handshake|transfer from 127.0.0.1:PORT failed: ... (CODE)`. */
-export interface LogFailure { phase: 'handshake' | 'transfer', port: number, code: string, line: string }
+/** One failure line: `secure-pipe: handshake|transfer from 127.0.0.X:PORT failed: ... (CODE)`. */
+export interface LogFailure { phase: 'handshake' | 'transfer', host: string, port: number, code: string, line: string }
 
-const FAILURE = /^secure-pipe: (handshake|transfer) from 127\.0\.0\.1:(\d+) failed: .* \((ERR_[A-Z_]+)\)$/
+/** One summary line: `secure-pipe: N more handshakes from SOURCE failed in S s: ERR_A xN, ERR_B xM` (issue 8.5). */
+export interface LogSummary { source: string, total: number, counts: Record<string, number>, line: string }
+
+const FAILURE = /^secure-pipe: (handshake|transfer) from (127\.0\.0\.\d+):(\d+) failed: .* \((ERR_[A-Z_]+)\)$/
+const SUMMARY = /^secure-pipe: (\d+) more handshakes? from (\S+) failed in \d+ s: (.*)$/
+
+function parseSummary(line: string): LogSummary[] {
+  const m = SUMMARY.exec(line)
+  if (!m) return []
+  const counts = Object.fromEntries(m[3]!.split(', ').map(c => { const [code, n] = c.split(' x'); return [code!, Number(n)] }))
+  return [{ source: m[2]!, total: Number(m[1]), counts, line }]
+}
 
 export interface KeepOpenServer {
   cli: CliProcess
@@ -22,8 +33,10 @@ export interface KeepOpenServer {
   lines(): string[]
   /** The failure lines, in order. */
   failures(): LogFailure[]
-  /** Failure lines naming the peer at 127.0.0.1:port. */
+  /** Failure lines naming the peer at 127.0.0.X:port. */
   failuresOf(port: number): LogFailure[]
+  /** The per-source summary lines of repeated handshake failures. */
+  summaries(): LogSummary[]
   /** Summary lines of completed transfers. */
   received(): number
   /** Files in DIR, and the temporary `.partial` ones among them. */
@@ -41,7 +54,7 @@ export async function startKeepOpen(t: Teardown, keys: TestKeys, dir: string, ex
   const lines = (): string[] => cli.stderr().split('\n').filter(l => l !== '')
   const failures = (): LogFailure[] => lines().flatMap(line => {
     const m = FAILURE.exec(line)
-    return m ? [{ phase: m[1] as LogFailure['phase'], port: Number(m[2]), code: m[3]!, line }] : []
+    return m ? [{ phase: m[1] as LogFailure['phase'], host: m[2]!, port: Number(m[3]), code: m[4]!, line }] : []
   })
   return {
     cli, port, dir,
@@ -49,6 +62,7 @@ export async function startKeepOpen(t: Teardown, keys: TestKeys, dir: string, ex
     lines,
     failures,
     failuresOf: p => failures().filter(f => f.port === p),
+    summaries: () => lines().flatMap(parseSummary),
     received: () => lines().filter(l => l.startsWith('received ')).length,
     files: () => readdirSync(dir),
     partials: () => readdirSync(dir).filter(f => f.endsWith('.partial')),
@@ -58,11 +72,6 @@ export async function startKeepOpen(t: Teardown, keys: TestKeys, dir: string, ex
       return cli.done
     },
   }
-}
-
-/** Wait until the server has logged `n` failure lines (bounded). */
-export function waitForFailures(server: KeepOpenServer, n: number, timeoutMs = 30_000): Promise<void> {
-  return waitFor(() => server.failures().length >= n, `${n} failure lines from the server`, timeoutMs)
 }
 
 /** Resident and peak memory of a process, in bytes, from /proc/PID/status; null once it is gone. */
