@@ -12,7 +12,7 @@ import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.js'
 import { Admission, sourceOf, type MaxStartups, type SourceLimits } from './server/admission.js'
 import { ConnectionCaps } from './server/caps.js'
 import { ReplayCache } from './server/replay.js'
-import { FailureSummary } from './server/summary.js'
+import { FailureSummary, type FailureReport } from './server/summary.js'
 
 export interface ConnectOptions extends SessionOptions, ClientIdentityOptions {
   host?: string
@@ -187,4 +187,16 @@ export class SecureServer extends Server {
 
 export function createServer(opts: ServerOptions, onStream?: (s: SecureStream) => void): SecureServer {
   return new SecureServer(opts, onStream)
+}
+
+/** Typed events (issue 12); the `net.Server` events ('listening', 'close', 'error', ...) keep theirs. */
+export interface SecureServer {
+  on(event: 'secureConnection', listener: (stream: SecureStream) => void): this
+  on(event: 'handshakeError', listener: (err: SecurePipeError, remoteAddress: string) => void): this
+  on(event: 'handshakeFailures', listener: (report: FailureReport) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  once(event: 'secureConnection', listener: (stream: SecureStream) => void): this
+  once(event: 'handshakeError', listener: (err: SecurePipeError, remoteAddress: string) => void): this
+  once(event: 'handshakeFailures', listener: (report: FailureReport) => void): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
 }

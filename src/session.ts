@@ -172,3 +172,13 @@ function translate(err: Error): SecurePipeError {
   return err instanceof SecurePipeError ? err : toNetworkError(err)
 }
 
+
+/** Typed events (issue 12): 'secure' once the handshake completed; 'error' always carries a SecurePipeError. */
+export interface SecureStream {
+  on(event: 'secure', listener: () => void): this
+  on(event: 'error', listener: (err: SecurePipeError) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  once(event: 'secure', listener: () => void): this
+  once(event: 'error', listener: (err: SecurePipeError) => void): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
+}
