@@ -98,6 +98,16 @@ export class SecureStream extends Duplex {
     return this
   }
 
+  /**
+   * SPEC 8.2: SHA-256 over the tags of the records this side sent, or verified from the peer, so
+   * far (the close record included once it went or came). Two ends that agree on it agree on
+   * every byte of that direction: each tag authenticates its record's content and position.
+   * An application's delivery receipt can carry it instead of hashing the data again.
+   */
+  tagDigest(direction: 'sent' | 'received'): Buffer | null {
+    return (direction === 'sent' ? this.#encrypt : this.#decrypt).tagDigest
+  }
+
   /** Resolves when the handshake completes; rejects with its error. */
   get secure(): Promise<void> {
     return this.#handshake.keys.then(() => undefined)

@@ -25,6 +25,7 @@ export interface TransferArgs {
   maxHandshakes?: number
   progress?: boolean
   quiet?: boolean
+  sha256?: boolean
 }
 
 export function transferOptions<T>(y: Argv<T>): Argv<T> {
@@ -42,6 +43,7 @@ export function transferOptions<T>(y: Argv<T>): Argv<T> {
     .option('max-handshakes', { type: 'number', describe: 'listening side: handshakes run at once; more connections wait unread (default 64)' })
     .option('progress', { type: 'boolean', describe: 'show progress on stderr even when it is not a terminal' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing but errors (and the "listening on" line); wins over --progress' })
+    .option('sha256', { type: 'boolean', describe: 'also hash the data and print its SHA-256 (as sha256sum does), to compare both ends by eye; the receipt does not need it' })
 }
 
 /** FILE, or undefined for stdin / stdout (`-`, which yargs hands over as an empty string, or nothing). */

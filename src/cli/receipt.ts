@@ -2,12 +2,14 @@
  * The delivery receipt (SPEC 8): after its output is safe (file renamed into place, or stdout
  * flushed), the receiver sends exactly 44 bytes of application data and ends its direction:
  *
- *   'SPRC' (4) || uint64 big-endian byte count (8) || SHA-256 of all plaintext received (32)
+ *   'SPRC' (4) || uint64 big-endian byte count (8) || record tag digest (32, SPEC 8.2)
  *
+ * The tag digest is SHA-256 over the tags of the sender's records as the receiver verified
+ * them (`SecureStream#tagDigest`): it costs 16 bytes of hashing per record, not a pass over the data.
  * The sender accepts exactly these 44 bytes followed by the authenticated end; anything else
  * is ERR_RECEIPT. An end with no bytes at all means no receipt: the receiver may not have the data.
  *
- * @example stream.end(encodeReceipt(meter.bytes, meter.digest()))
+ * @example stream.end(encodeReceipt(meter.bytes, stream.tagDigest('received')))
  */
 import { timingSafeEqual } from 'node:crypto'
 import type { Readable } from 'node:stream'
@@ -19,7 +21,7 @@ export const RECEIPT_LENGTH = 4 + 8 + 32
 export const DEFAULT_RECEIPT_TIMEOUT_MS = 30_000
 
 export function encodeReceipt(bytes: number, digest: Buffer): Buffer {
-  if (digest.length !== 32) throw new RangeError('receipt digest must be 32 bytes (SHA-256)')
+  if (digest.length !== 32) throw new RangeError('receipt digest must be 32 bytes (SHA-256 of the record tags)')
   const out = Buffer.alloc(RECEIPT_LENGTH)
   RECEIPT_MAGIC.copy(out, 0)
   out.writeBigUInt64BE(BigInt(bytes), 4) // SPEC 8: count as uint64 big-endian
@@ -43,7 +45,7 @@ export function checkReceipt(receipt: Buffer, bytes: number, digest: Buffer): vo
     throw new ReceiptError(`the receiver reports ${count} bytes but ${bytes} were sent; the output on the other side is wrong`)
   }
   if (!timingSafeEqual(receipt.subarray(12), digest)) {
-    throw new ReceiptError('the receiver reports a different SHA-256 of the data than was sent; the output on the other side is wrong')
+    throw new ReceiptError('the receiver verified other records than were sent (the record tag digests differ); the output on the other side is wrong')
   }
 }
 

@@ -50,9 +50,9 @@ export function stdoutOutput(): Output {
 
 export interface Received { bytes: number, digest: Buffer }
 
-/** Receive one stream into `output` and answer with the receipt. Throws SecurePipeErrors. */
-export async function receiveInto(stream: SecureStream, output: Output, progress: Progress, log: Log): Promise<Received> {
-  const meter = new Meter(n => progress.update(n))
+/** Receive one stream into `output` and answer with the receipt. Throws SecurePipeErrors. `sha256`: also hash the data and log its line. */
+export async function receiveInto(stream: SecureStream, output: Output, progress: Progress, log: Log, sha256 = false): Promise<Received> {
+  const meter = new Meter(n => progress.update(n), { sha256 })
   try {
     await pipeline(stream, meter, output.sink, { end: output.endSink })
     await output.commit()
@@ -63,7 +63,10 @@ export async function receiveInto(stream: SecureStream, output: Output, progress
   } finally {
     progress.stop()
   }
-  const received = { bytes: meter.bytes, digest: meter.digest() }
+  // SPEC 8.2: the stream ended at the verified close record, so the digest covers every record the sender sealed.
+  const received = { bytes: meter.bytes, digest: stream.tagDigest('received')! }
+  const line = meter.sha256Line(output.name)
+  if (line) log.info(line)
   await sendReceipt(stream, encodeReceipt(received.bytes, received.digest), log)
   return received
 }

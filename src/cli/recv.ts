@@ -46,7 +46,7 @@ export async function recv(args: RecvArgs): Promise<void> {
     const startedAt = performance.now()
     output = file === undefined ? stdoutOutput() : await isDevice(file) ? deviceOutput(file) : await fileOutput(file, args.force === true)
     progress = await createProgress(wantProgress(args), 'recv')
-    const { bytes } = await receiveInto(stream, output, progress, log)
+    const { bytes } = await receiveInto(stream, output, progress, log, args.sha256 === true)
     log.info(summaryLine('received', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ` into ${output.name}`))
   } catch (err) {
     output?.abort()

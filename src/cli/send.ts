@@ -58,8 +58,9 @@ export async function send(args: SendArgs): Promise<void> {
     stream = await openStream(role, session, log)
     const startedAt = performance.now()
     progress = await createProgress(wantProgress(args), 'send', source.size)
-    const bytes = await sendAndConfirm(stream, source, progress, receiptMs)
+    const { bytes, sha256 } = await sendAndConfirm(stream, source, progress, receiptMs, args.sha256 === true)
     log.info(summaryLine('sent', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ', receipt verified'))
+    if (sha256) log.info(sha256)
   } catch (err) {
     source.stream.destroy()
     throw err
@@ -70,8 +71,8 @@ export async function send(args: SendArgs): Promise<void> {
 }
 
 /** Write everything, end our direction (SPEC 6), then read and check the receipt (SPEC 8). */
-async function sendAndConfirm(stream: SecureStream, source: Source, progress: Progress, receiptMs: number): Promise<number> {
-  const meter = new Meter(n => progress.update(n))
+async function sendAndConfirm(stream: SecureStream, source: Source, progress: Progress, receiptMs: number, sha256: boolean): Promise<{ bytes: number, sha256: string | null }> {
+  const meter = new Meter(n => progress.update(n), { sha256 })
   let receiptFailure: unknown
   const receipt = collectReceipt(stream)
   receipt.catch(err => { receiptFailure = err })
@@ -89,8 +90,9 @@ async function sendAndConfirm(stream: SecureStream, source: Source, progress: Pr
     stream.destroy()
     throw sendError(err, source)
   }
-  checkReceipt(answer, meter.bytes, meter.digest())
-  return meter.bytes
+  // SPEC 8.2: our close record is sealed (the pipeline finished), so the digest covers every record we sent.
+  checkReceipt(answer, meter.bytes, stream.tagDigest('sent')!)
+  return { bytes: meter.bytes, sha256: meter.sha256Line(source.name === 'stdin' ? '-' : source.name) }
 }
 
 /** Anything that cuts the connection before the receipt means the data may not have arrived: exit 5. */

@@ -39,35 +39,35 @@ export async function serve(args: TransferArgs & ServeArgs): Promise<void> {
   const release = onInterrupt(() => { for (const t of active) { t.output?.abort(); t.stream.destroy() } })
   if (!args.keepOpen) {
     try {
-      await receiveOne(await openStream(role, session, log), dir, active, log, wantProgress(args))
+      await receiveOne(await openStream(role, session, log), dir, active, log, { progress: wantProgress(args), sha256: args.sha256 === true })
     } finally {
       release()
     }
     return
   }
-  await serveForever(role, session, dir, active, log)
+  await serveForever(role, session, dir, active, log, args.sha256 === true)
 }
 
 /** Issue 5: a long-running server drops connections idle for this long unless --idle-timeout says otherwise. */
 export const SERVE_IDLE_TIMEOUT_MS = 60_000
 
-async function serveForever(role: Role, session: ReturnType<typeof sessionOptions>, dir: string, active: Set<{ stream: SecureStream }>, log: Log): Promise<never> {
+async function serveForever(role: Role, session: ReturnType<typeof sessionOptions>, dir: string, active: Set<{ stream: SecureStream }>, log: Log, sha256: boolean): Promise<never> {
   if (role.mode !== 'listen') throw new UsageError('--keep-open needs the listening side')
   const opts = { idleTimeoutMs: SERVE_IDLE_TIMEOUT_MS, ...session }
   await listen(role, opts, log, stream => {
     // Concurrent transfers: no progress bar (they would overwrite each other); one summary line each.
-    receiveOne(stream, dir, active, log, false).catch(err => log.warn(formatError(err).replace(/^secure-pipe: /, `secure-pipe: transfer from ${stream.remoteAddress} failed: `)))
+    receiveOne(stream, dir, active, log, { progress: false, sha256 }).catch(err => log.warn(formatError(err).replace(/^secure-pipe: /, `secure-pipe: transfer from ${stream.remoteAddress} failed: `)))
   })
   return new Promise<never>(() => {}) // until a signal ends the process (exit 130/143)
 }
 
-async function receiveOne(stream: SecureStream, dir: string, active: Set<{ stream: SecureStream, output?: Output }>, log: Log, progress: boolean): Promise<void> {
+async function receiveOne(stream: SecureStream, dir: string, active: Set<{ stream: SecureStream, output?: Output }>, log: Log, opts: { progress: boolean, sha256: boolean }): Promise<void> {
   const entry: { stream: SecureStream, output?: Output } = { stream }
   active.add(entry)
   try {
     const startedAt = performance.now()
     entry.output = await fileOutput(uniqueName(dir), false)
-    const { bytes } = await receiveInto(stream, entry.output, await createProgress(progress, 'recv'), log)
+    const { bytes } = await receiveInto(stream, entry.output, await createProgress(opts.progress, 'recv'), log, opts.sha256)
     log.info(summaryLine('received', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ` into ${entry.output.name}`))
   } catch (err) {
     stream.destroy()

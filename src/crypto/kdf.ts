@@ -1,10 +1,18 @@
 /** SHA-256, HMAC-SHA256 and HKDF-SHA256 (SPEC 4), all from node:crypto. */
-import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, hkdfSync, timingSafeEqual, type Hash } from 'node:crypto'
 
 export function sha256(...parts: Buffer[]): Buffer {
   const h = createHash('sha256')
   for (const p of parts) h.update(p)
   return h.digest()
+}
+
+/** An incremental SHA-256: update as data comes, read the digest so far at any time. */
+export class RunningSha256 {
+  readonly #hash: Hash = createHash('sha256')
+  update(data: Buffer): void { this.#hash.update(data) }
+  /** The digest of everything so far; updating may go on. */
+  digest(): Buffer { return this.#hash.copy().digest() }
 }
 
 export function hmacSha256(key: Buffer, ...parts: Buffer[]): Buffer {

@@ -4,7 +4,7 @@
  * stages; no streams here.
  */
 import { ccmOpen, ccmSeal } from '../crypto/ccm.js'
-import { hkdf } from '../crypto/kdf.js'
+import { hkdf, RunningSha256 } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
 import { CIPHERS, DEFAULT_KEY_UPDATE_INTERVAL, LABELS, NONCE_LENGTH, RECORD_TYPE, SECRET_BYTES, type CipherName } from '../constants.js'
 import { IntegrityError } from '../errors.js'
@@ -50,6 +50,7 @@ export class RecordProtector {
   #seq = 0
   #generation = 0
   #scratch = Buffer.alloc(0)
+  readonly #tags = new RunningSha256()
   readonly #cipher: CipherName
   readonly #direction: number
   readonly #interval: number
@@ -70,6 +71,13 @@ export class RecordProtector {
   /** Records processed so far in this direction. */
   get sequence(): number { return this.#seq }
 
+  /**
+   * SPEC 8.2: SHA-256 over the tags of every record sealed or verified so far, in order. Each
+   * tag authenticates its record's content, type, direction and sequence number, so equal
+   * digests on both ends mean the receiver verified exactly the records the sender sealed.
+   */
+  get tagDigest(): Buffer { return this.#tags.digest() }
+
   /** Seal one record; returns its parts [ciphertext, tail] for the frame encoder. */
   seal(type: number, payload: Buffer): Buffer[] {
     this.#updateKeys()
@@ -80,6 +88,7 @@ export class RecordProtector {
     payload.copy(inner, 1)
     const iv = deriveIv(this.#ivKey, this.#random(NONCE_LENGTH))
     const { ciphertext, tag } = ccmSeal(this.#key, iv, inner, recordAad(this.#direction, this.#seq++))
+    this.#tags.update(tag)
     return [ciphertext, recordTail(iv, tag)]
   }
 
@@ -90,6 +99,7 @@ export class RecordProtector {
     // SPEC 5.3: the sequence number in the AAD makes replayed, reordered, dropped and reflected records fail here.
     const inner = ccmOpen(this.#key, iv, ciphertext, tag, recordAad(this.#direction, this.#seq))
     this.#seq++
+    this.#tags.update(tag)
     const type = inner[0]!
     if (type !== RECORD_TYPE.data && type !== RECORD_TYPE.close) throw new IntegrityError('a record of unknown type arrived: the peer does not speak this version')
     return { type, payload: inner.subarray(1) }

@@ -12,6 +12,8 @@ import { join } from 'node:path'
 import { loadPrivateKey, loadPublicKey, type SessionKeys } from '../../src/index.js'
 import { RecordProtector } from '../../src/record/protector.js'
 import { RECORD_TYPE } from '../../src/constants.js'
+import { frameHeader } from '../../src/framing/frame.js'
+import { splitFrames } from '../helpers/streams.js'
 import { encodeReceipt } from '../../src/cli/receipt.js'
 import { connectArgs, listenArgs, makeKeys, spawnCli, tempDir, waitForListening } from '../helpers/cli.js'
 import { clientSession, honestBytes, readUntilClose, sealFrame, serverSession } from '../helpers/hostile.js'
@@ -21,18 +23,32 @@ const files = makeKeys(dir)
 const asClient = { privateKey: loadPrivateKey(files.client), serverPublicKey: loadPublicKey(files.serverPK) }
 const asServer = { privateKey: loadPrivateKey(files.server), authorizedKeys: [loadPublicKey(files.clientPK)] }
 
-/** The receipt the peer must get for `data` (SPEC 8). */
-function receiptFor(data: Buffer): Buffer {
-  return encodeReceipt(data.length, createHash('sha256').update(data).digest())
+/** SPEC 8.2, computed independently: SHA-256 over the last 16 bytes (the tag, SPEC 5.4) of each record. */
+function tagDigestOf(records: readonly Buffer[]): Buffer {
+  const h = createHash('sha256')
+  for (const r of records) h.update(r.subarray(r.length - 16))
+  return h.digest()
+}
+
+/** The receipt the peer must get for `data` sent as `wire` (SPEC 8). */
+function receiptFor(data: Buffer, wire: Buffer): Buffer {
+  return encodeReceipt(data.length, tagDigestOf(splitFrames(wire)))
+}
+
+/** An honest flight that remembers its bytes. */
+function remembered(data: Buffer): { flight: (keys: SessionKeys) => { bytes: Buffer }, wire: () => Buffer } {
+  let wire: Buffer = Buffer.alloc(0)
+  return { flight: keys => { const f = honestBytes(keys, data); wire = f.bytes; return f }, wire: () => wire }
 }
 
 t.test('SPEC 6.1, 8: recv FILE (listening) commits and sends the receipt on the close record while the sender\'s socket stays open', async t => {
   const data = randomBytes(100_000)
   const out = join(dir, 'listen.out')
   const recv = spawnCli(t, ['recv', ...listenArgs(files), out])
-  const peer = await clientSession(await waitForListening(recv), asClient, keys => honestBytes(keys, data))
+  const sent = remembered(data)
+  const peer = await clientSession(await waitForListening(recv), asClient, sent.flight)
   const receipt = await readUntilClose(peer)
-  t.same(receipt, receiptFor(data), 'the receipt, then the receiver\'s close record')
+  t.same(receipt, receiptFor(data, sent.wire()), 'the receipt, then the receiver\'s close record')
   t.notOk(peer.socket.writableEnded, 'the sender never half-closed')
   const r = await recv.done
   t.equal(r.code, 0, r.stderr)
@@ -43,23 +59,26 @@ t.test('SPEC 6.1, 8: recv FILE (listening) commits and sends the receipt on the 
 t.test('SPEC 6.1, 8: recv --connect FILE does the same against a server that keeps its socket open', async t => {
   const data = randomBytes(70_000)
   const out = join(dir, 'connect.out')
-  const server = await serverSession(asServer, keys => honestBytes(keys, data))
+  const sent = remembered(data)
+  const server = await serverSession(asServer, sent.flight)
   t.teardown(() => server.close())
   const recv = spawnCli(t, ['recv', ...connectArgs(files, server.port), out])
-  t.same(await readUntilClose(await server.session), receiptFor(data), 'receipt then close record')
+  t.same(await readUntilClose(await server.session), receiptFor(data, sent.wire()), 'receipt then close record')
   const r = await recv.done
   t.equal(r.code, 0, r.stderr)
   t.ok(readFileSync(out).equals(data), 'FILE holds the data')
 })
 
 /** A receiver that reads the sender's records to their close, then answers with `answer` and a close record, socket left open. */
-async function answeringReceiver(answer: (data: Buffer) => Buffer): Promise<{ port: number, close(): void, received: Promise<Buffer> }> {
+async function answeringReceiver(answer: (data: Buffer, wire: Buffer) => Buffer): Promise<{ port: number, close(): void, received: Promise<Buffer> }> {
   const server = await serverSession(asServer)
   const received = server.session.then(async s => {
-    const data = await readUntilClose(s)
+    const records: Buffer[] = []
+    const data = await readUntilClose(s, undefined, records)
     if (!data) throw new Error('the sender ended without a close record')
     const out = new RecordProtector(s.keys.send)
-    s.socket.write(Buffer.concat([sealFrame(out, RECORD_TYPE.data, answer(data)), sealFrame(out, RECORD_TYPE.close, Buffer.alloc(0))]))
+    const wire = Buffer.concat(records.flatMap(r => [frameHeader(r.length), r]))
+    s.socket.write(Buffer.concat([sealFrame(out, RECORD_TYPE.data, answer(data, wire)), sealFrame(out, RECORD_TYPE.close, Buffer.alloc(0))]))
     return data
   })
   received.catch(() => {})

@@ -7,6 +7,7 @@ import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
 import { connect, createServer, loadAuthorizedKeys, loadPrivateKey, loadPublicKey } from '../../src/index.js'
 import { connectArgs, listenArgs, makeKeys, spawnCli, tempDir, waitForListening, type Teardown } from '../helpers/cli.js'
 
@@ -21,13 +22,12 @@ function receipt(count: number, digest: Buffer): Buffer {
   return b
 }
 
-/** A listening peer that reads everything, then answers with `answer(bytes, sha256)`. */
+/** A listening peer that reads everything, then answers with `answer(bytes, record tag digest)`. */
 async function fakeReceiver(t: Teardown, answer: (count: number, digest: Buffer, s: Stream) => void): Promise<number> {
   const server = createServer({ privateKey: loadPrivateKey(keys.server), authorizedKeys: loadAuthorizedKeys(keys.clientPK) }, s => {
-    const hash = createHash('sha256')
     let count = 0
-    s.on('data', (c: Buffer) => { count += c.length; hash.update(c) })
-    s.on('end', () => answer(count, hash.digest(), s))
+    s.on('data', (c: Buffer) => { count += c.length })
+    s.on('end', () => answer(count, s.tagDigest('received')!, s))
     s.on('error', () => {})
   })
   server.listen(0, '127.0.0.1')
@@ -51,7 +51,7 @@ t.test('SPEC 8.3: send exits 0 on a matching receipt from an independent receive
 
 const bad: Array<[string, (n: number, d: Buffer, s: Stream) => void]> = [
   ['a wrong byte count', (n, d, s) => s.end(receipt(n - 1, d))],
-  ['a wrong SHA-256', (n, d, s) => { const x = Buffer.from(d); x[0] ^= 1; s.end(receipt(n, x)) }],
+  ['a wrong tag digest', (n, d, s) => { const x = Buffer.from(d); x[0] ^= 1; s.end(receipt(n, x)) }],
   ['a wrong magic', (n, d, s) => { const x = receipt(n, d); x[0] = 0x58; s.end(x) }],
   ['too few bytes', (n, d, s) => s.end(receipt(n, d).subarray(0, 43))],
   ['too many bytes', (n, d, s) => s.end(Buffer.concat([receipt(n, d), Buffer.from('!')]))],
@@ -76,7 +76,7 @@ t.test('SPEC 8.3: a connection dropped instead of a receipt is exit 5', async t 
   t.match(r.stderr, /receiver may not have the data/)
 })
 
-t.test('SPEC 8.2: recv answers with exactly SPRC || uint64 BE count || SHA-256, then its close', async t => {
+t.test('SPEC 8.2: recv answers with exactly SPRC || uint64 BE count || record tag digest, then its close', async t => {
   const dir = tempDir(t)
   const recv = spawnCli(t, ['recv', ...listenArgs(keys), join(dir, 'r.out')])
   const port = await waitForListening(recv)
@@ -86,6 +86,30 @@ t.test('SPEC 8.2: recv answers with exactly SPRC || uint64 BE count || SHA-256, 
   s.on('data', (c: Buffer) => chunks.push(c))
   s.end(data)
   await once(s, 'end') // SPEC 8.2: the receiver's authenticated close follows the receipt
-  t.same(Buffer.concat(chunks), receipt(data.length, createHash('sha256').update(data).digest()))
+  const sent = s.tagDigest('sent')!
+  t.same(Buffer.concat(chunks), receipt(data.length, sent))
+  t.notSame(sent, createHash('sha256').update(data).digest(), 'not a hash of the data: of the record tags')
   t.equal((await recv.done).code, 0)
+})
+
+t.test('SPEC 8.2: --sha256 prints the content hash at both ends, in sha256sum\'s form; without it neither end hashes', async t => {
+  const dir = tempDir(t)
+  const data = randomBytes(300_001)
+  const src = join(dir, 'in.bin')
+  writeFileSync(src, data)
+  const expected = createHash('sha256').update(data).digest('hex')
+  for (const flag of [['--sha256'], []]) {
+    const out = join(dir, `out${flag.length}.bin`)
+    const recv = spawnCli(t, ['recv', ...listenArgs(keys), ...flag, out])
+    const send = spawnCli(t, ['send', ...connectArgs(keys, await waitForListening(recv)), ...flag, src])
+    const [s, r] = await Promise.all([send.done, recv.done])
+    t.equal(s.code, 0, s.stderr)
+    t.equal(r.code, 0, r.stderr)
+    if (flag.length) {
+      t.match(s.stderr, new RegExp(`^${expected}  ${src.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'), 'the sender prints HEX  FILE')
+      t.match(r.stderr, new RegExp(`^${expected}  `, 'm'), 'the receiver prints the same hash')
+    } else {
+      t.notMatch(s.stderr + r.stderr, /[0-9a-f]{64}/, 'no hash printed (none computed)')
+    }
+  }
 })

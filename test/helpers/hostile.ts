@@ -192,12 +192,13 @@ export async function serverSession(opts: { privateKey: KeyObject, authorizedKey
 }
 
 /** Open the victim's records until its close record (SPEC 6.1); null if the connection ends first. */
-export async function readUntilClose(session: HostileSession, timeoutMs = 10_000): Promise<Buffer | null> {
+export async function readUntilClose(session: HostileSession, timeoutMs = 10_000, records: Buffer[] = []): Promise<Buffer | null> {
   const inbound = new RecordProtector(session.keys.receive)
   const data: Buffer[] = []
   for (;;) {
     const frame = await session.frames.next(timeoutMs)
     if (!frame) return null
+    records.push(Buffer.from(frame))
     const record = inbound.open(frame)
     if (record.type === RECORD_TYPE.close) return Buffer.concat(data)
     data.push(Buffer.from(record.payload))

@@ -3,7 +3,7 @@
  * against the SPEC formulas computed here independently with node:crypto.
  */
 import t from 'tap'
-import { createCipheriv, hkdfSync } from 'node:crypto'
+import { createCipheriv, createHash, hkdfSync } from 'node:crypto'
 import { DEFAULT_KEY_UPDATE_INTERVAL, DIRECTION, RECORD_TYPE } from '../../../src/constants.js'
 import { frameHeader } from '../../../src/framing/frame.js'
 import { RecordProtector, type RecordKeys } from '../../../src/record/protector.js'
@@ -75,4 +75,24 @@ t.test('SPEC 4.3, 5.6: wipe() zeroes the secret it owns (keys are forgotten); a 
   t.same(secret, Buffer.alloc(32))
   for (const bad of [Buffer.alloc(16), Buffer.alloc(33)]) t.throws(() => new RecordProtector({ cipher: 'aes-128-ccm', secret: bad, direction: 0 }), RangeError)
   t.throws(() => new RecordProtector({ cipher: 'aes-512-ccm' as never, secret: Buffer.alloc(32), direction: 0 }), RangeError)
+})
+
+t.test('SPEC 8.2: tagDigest is SHA-256 over the tags of the records sealed, and of those verified, in order', async t => {
+  const sealer = new RecordProtector(keys(Buffer.alloc(32, 0x55), DIRECTION.c2s))
+  const opener = new RecordProtector(keys(Buffer.alloc(32, 0x55), DIRECTION.c2s))
+  const empty = createHash('sha256').digest()
+  t.same(sealer.tagDigest, empty, 'no record yet: the hash of nothing')
+  const records = ['a', 'bb', ''].map((p, i) => Buffer.concat(sealer.seal(i === 2 ? RECORD_TYPE.close : RECORD_TYPE.data, Buffer.from(p))))
+  const h = createHash('sha256')
+  for (const r of records) h.update(r.subarray(r.length - 16))
+  t.same(sealer.tagDigest, h.digest(), 'the sealer\'s digest, computed here from the record tails')
+  for (const r of records.slice(0, 2)) opener.open(r)
+  t.notSame(opener.tagDigest, sealer.tagDigest, 'a receiver that has not verified the close record yet disagrees')
+  opener.open(records[2]!)
+  t.same(opener.tagDigest, sealer.tagDigest, 'after every record: equal')
+  const bad = Buffer.from(records[0]!)
+  bad[0]! ^= 1
+  const fresh = new RecordProtector(keys(Buffer.alloc(32, 0x55), DIRECTION.c2s))
+  t.throws(() => fresh.open(bad), { code: 'ERR_INTEGRITY' })
+  t.same(fresh.tagDigest, empty, 'a record that failed is not counted')
 })
