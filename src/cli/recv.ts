@@ -35,7 +35,7 @@ export async function recv(args: RecvArgs): Promise<void> {
   const file = fileArg(args.file)
   if (file !== undefined) await checkDestination(file, args.force === true)
   const session = sessionOptions(args) // flag errors before key errors
-  const role = resolveRole(args, 'listen')
+  const role = await resolveRole(args, 'listen')
   const log = createLog(args.quiet === true)
   let stream: SecureStream | undefined
   let output: Output | undefined

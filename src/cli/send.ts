@@ -43,7 +43,7 @@ async function openSource(file: string | undefined): Promise<Source> {
 export async function send(args: TransferArgs): Promise<void> {
   const source = await openSource(fileArg(args.file))
   const session = sessionOptions(args) // flag errors before key errors
-  const role = resolveRole(args, 'connect')
+  const role = await resolveRole(args, 'connect')
   const log = createLog(args.quiet === true)
   let stream: SecureStream | undefined
   let progress: Progress | undefined

@@ -31,7 +31,7 @@ export async function serve(args: TransferArgs & ServeArgs): Promise<void> {
   const dir = args.outputDir ?? ''
   if (dir === '') throw new UsageError('--output-dir needs a directory')
   const session = sessionOptions(args) // flag errors before key errors
-  const role = resolveRole(args, 'listen')
+  const role = await resolveRole(args, 'listen')
   if (args.keepOpen && role.mode !== 'listen') throw new UsageError('--keep-open serves transfers as the listening side; drop --connect')
   await mkdir(dir, { recursive: true }).catch(err => { throw ioError(err, `cannot create --output-dir ${dir}`) })
   const log = createLog(args.quiet === true)
