@@ -6,6 +6,7 @@
 import { connect, createServer, toNetworkError, type SecureServer, type SecureStream, type ServerOptions } from '../index.js'
 import { formatAddress, type Address } from './address.js'
 import type { Role } from './options.js'
+import { fingerprintIndex, rememberPeer } from './peer-id.js'
 import { formatError, type Log } from './report.js'
 
 export type { SecureServer, SecureStream }
@@ -17,7 +18,9 @@ export async function openStream(role: Role, opts: SessionOptions, log: Log): Pr
   if (role.mode === 'connect') {
     const { host, port } = role.address
     try {
-      return await connect({ ...opts, host, port, privateKey: role.privateKey, serverPublicKey: role.serverPublicKey })
+      const stream = await connect({ ...opts, host, port, privateKey: role.privateKey, serverPublicKey: role.serverPublicKey })
+      rememberPeer(stream, fingerprintIndex([role.serverPublicKey]))
+      return stream
     } catch (err) {
       throw toNetworkError(err)
     }
@@ -32,7 +35,11 @@ type ListenRole = Extract<Role, { mode: 'listen' }>
  * one line and does not stop the server: only an authenticated peer can use or end it.
  */
 export async function listen(role: ListenRole, opts: SessionOptions, log: Log, onStream: (s: SecureStream) => void): Promise<SecureServer> {
-  const server = createServer({ ...opts, privateKey: role.privateKey, authorizedKeys: role.authorizedKeys }, onStream)
+  const index = fingerprintIndex(role.authorizedKeys)
+  const server = createServer({ ...opts, privateKey: role.privateKey, authorizedKeys: role.authorizedKeys }, s => {
+    rememberPeer(s, index)
+    onStream(s)
+  })
   server.on('handshakeError', (err: unknown, remote: string) => {
     log.warn(formatError(err).replace(/^secure-pipe: /, `secure-pipe: handshake from ${remote || 'unknown peer'} failed: `))
   })

@@ -12,6 +12,7 @@ import { ioError } from './atomic-file.js'
 import { openStream, type SecureStream } from './endpoint.js'
 import { Meter } from './meter.js'
 import { fileArg, resolveRole, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
+import { peerId } from './peer-id.js'
 import { createProgress, summaryLine, type Progress } from './progress.js'
 import { checkReceipt, collectReceipt, noReceiptError } from './receipt.js'
 import { createLog } from './report.js'
@@ -53,7 +54,7 @@ export async function send(args: TransferArgs): Promise<void> {
     const startedAt = performance.now()
     progress = await createProgress(wantProgress(args), 'send', source.size)
     const bytes = await sendAndConfirm(stream, source, progress)
-    log.info(summaryLine('sent', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ', receipt verified'))
+    log.info(summaryLine('sent', bytes, startedAt, peerId(stream), ', receipt verified'))
   } catch (err) {
     source.stream.destroy()
     throw err
