@@ -3,8 +3,9 @@
  * client), as chosen by `resolveRole` (SPEC 3). The listener prints `listening on HOST:PORT`
  * with the real port, so scripts can start the other side (issue 3).
  */
-import { connect, createServer, toNetworkError, type SecureServer, type SecureStream, type ServerOptions } from '../index.js'
+import { connect, createServer, type SecureServer, type SecureStream, type ServerOptions } from '../index.js'
 import { formatAddress, type Address } from './address.js'
+import { connectError, listenError, refusedKeyNote } from './net-messages.js'
 import type { Role } from './options.js'
 import { fingerprintIndex, rememberPeer } from './peer-id.js'
 import { formatError, type Log } from './report.js'
@@ -22,7 +23,7 @@ export async function openStream(role: Role, opts: SessionOptions, log: Log): Pr
       rememberPeer(stream, fingerprintIndex([role.serverPublicKey]))
       return stream
     } catch (err) {
-      throw toNetworkError(err)
+      throw connectError(err, role)
     }
   }
   return acceptOne(role, opts, log)
@@ -41,16 +42,18 @@ export async function listen(role: ListenRole, opts: SessionOptions, log: Log, o
     onStream(s)
   })
   server.on('handshakeError', (err: unknown, remote: string) => {
-    log.warn(formatError(err).replace(/^secure-pipe: /, `secure-pipe: handshake from ${remote || 'unknown peer'} failed: `))
+    log.warn(formatError(err).replace(/^secure-pipe: /, `secure-pipe: handshake from ${remote || 'unknown peer'} failed: `).replace(/ \((ERR_\w+)\)$/, `${refusedKeyNote(err)} ($1)`))
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', err => reject(toNetworkError(err)))
+    server.once('error', err => reject(listenError(err, role)))
     server.listen(role.address.port, role.address.host, () => resolve())
   })
   const bound = server.address()
   const port = typeof bound === 'object' && bound ? bound.port : role.address.port
+  // A name such as localhost binds one of its addresses: say which (issue 10).
+  const ip = typeof bound === 'object' && bound && bound.address !== role.address.host ? ` (bound to ${bound.address})` : ''
   // Printed even with --quiet: it is how scripts learn the port (README "send and recv").
-  process.stderr.write(`listening on ${formatAddress({ host: role.address.host, port } satisfies Address)}\n`)
+  process.stderr.write(`listening on ${formatAddress({ host: role.address.host, port } satisfies Address)}${ip}\n`)
   return server
 }
 
@@ -64,6 +67,6 @@ async function acceptOne(role: ListenRole, opts: SessionOptions, log: Log): Prom
     server.close() // stop accepting; the accepted connection stays open
     accepted?.(s)
   })
-  server.on('error', err => log.warn(formatError(toNetworkError(err))))
+  server.on('error', err => log.warn(formatError(listenError(err, role))))
   return stream
 }

@@ -20,6 +20,7 @@ import { unpin, unpinBuilder, type UnpinArgs } from './unpin.js'
 import { keygen, keygenBuilder, type KeygenArgs } from './keygen.js'
 import { recv, recvBuilder, type RecvArgs } from './recv.js'
 import { EXIT_OK, reportError } from './report.js'
+import { usageSentence } from './usage.js'
 import { send, sendBuilder } from './send.js'
 import type { TransferArgs } from './options.js'
 
@@ -38,19 +39,22 @@ Keys live in $SECURE_PIPE_HOME, else the platform's config directory (~/.config/
 
 const COMMANDS = ['init', 'id', 'authorize', 'authorized', 'revoke', 'pin', 'pins', 'unpin', 'keygen', 'fingerprint', 'send', 'recv']
 
-/** yargs reports usage problems here; errors from our handlers pass through unchanged. */
-function failHandler(argv: string[]) {
+/** yargs reports usage problems here, rewritten as sentences; errors from our handlers pass through unchanged. */
+function failHandler(argv: string[], options: () => string[]) {
   const command = COMMANDS.find(c => argv.includes(c))
   return (msg: string | null | undefined, err: Error | undefined): never => {
     if (err instanceof SecurePipeError) throw err
     if (err && err.name !== 'YError') throw err
-    const text = (msg ?? err?.message ?? 'invalid usage').replace(/:\s*\n\s*/g, ': ')
+    const text = usageSentence(msg ?? err?.message ?? 'invalid usage', { options: options(), argv, ...(command ? { command } : {}) })
     throw new UsageError(`${text.replace(/\.$/, '')}; see 'secure-pipe ${command ? command + ' ' : ''}--help'`)
   }
 }
 
 function cli(argv: string[]) {
-  return yargs(argv)
+  const y = yargs(argv)
+  // The options known where parsing failed (the command's own, once it is chosen), for "did you mean".
+  const options = (): string[] => Object.keys((y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key)
+  return y
     .scriptName('secure-pipe')
     .usage('$0 <command> [options]\n\nMove files and byte streams over TCP between pinned RSA keys, with AES-CCM records.')
     .command('init', 'create this machine\'s identity (one key pair for both roles) in the key home', initBuilder,
@@ -85,7 +89,7 @@ function cli(argv: string[]) {
     .alias('V', 'version')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
-    .fail(failHandler(argv))
+    .fail(failHandler(argv, options))
 }
 
 /** Run the CLI; resolves with the exit code (it never throws). */

@@ -14,7 +14,7 @@ export interface PassphraseArgs { passphraseFile?: string }
 export const PASSPHRASE_ENV = 'SECURE_PIPE_PASSPHRASE'
 
 export function passphraseOptions<T>(y: Argv<T>): Argv<T> {
-  return y.option('passphrase-file', { type: 'string', describe: `file whose first line is the private key's passphrase (else $${PASSPHRASE_ENV}, else a prompt on the terminal)` })
+  return y.option('passphrase-file', { type: 'string', requiresArg: true, describe: `file whose first line is the private key's passphrase (else $${PASSPHRASE_ENV}, else a prompt on the terminal)` })
 }
 
 /** Load our own private key, asking for its passphrase only when it is encrypted. */

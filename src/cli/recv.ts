@@ -13,6 +13,7 @@ import { deviceOutput, fileOutput, receiveInto, stdoutOutput, type Output } from
 import { createLog } from './report.js'
 import { onInterrupt } from './signals.js'
 import { serve, type ServeArgs } from './serve.js'
+import { refuseTerminalOutput } from './terminal.js'
 
 export interface RecvArgs extends TransferArgs, ServeArgs {
   force?: boolean
@@ -34,6 +35,7 @@ export function recvBuilder<T>(y: Argv<T>): Argv<T> {
 export async function recv(args: RecvArgs): Promise<void> {
   if (args.keepOpen || args.outputDir !== undefined) return serve(args)
   const file = fileArg(args.file)
+  refuseTerminalOutput(args)
   if (file !== undefined) await checkDestination(file, args.force === true)
   const session = sessionOptions(args) // flag errors before key errors
   const role = await resolveRole(args, 'listen')

@@ -1,0 +1,122 @@
+/**
+ * issue 10 messages, through the real CLI (exit code and text): a wrong pin names the file it came
+ * from, a refused client is told what to run, network errors name the address, a localhost
+ * listener says what it bound, `recv` will not write binary to a terminal, and neither yargs'
+ * wording nor errno codes reach the user.
+ */
+import t from 'tap'
+import { spawn, spawnSync } from 'node:child_process'
+import { createServer } from 'node:net'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { BIN, connectArgs, listenArgs, makeKeys, runCli, spawnCli, tempDir, waitForListening, type CliResult, type Teardown } from '../helpers/cli.js'
+
+const hasScript = spawnSync('script', ['--version']).error === undefined
+
+function cli(t: Teardown, home: string, args: string[]): Promise<CliResult> {
+  return spawnCli(t, args, { env: { SECURE_PIPE_HOME: home } }).done
+}
+
+t.test('issue 10: a wrong pin names the file actually pinned (flag or home), exit 3 ERR_AUTH', async t => {
+  const dir = tempDir(t)
+  const k = makeKeys(dir)
+  const home = join(dir, 'home')
+  t.equal((await cli(t, home, ['pin', '127.0.0.1', k.otherPK])).code, 0)
+  for (const pinArgs of [['--server-key', k.otherPK], []]) {
+    const recv = spawnCli(t, ['recv', ...listenArgs(k), join(dir, `out${pinArgs.length}`)])
+    const port = await waitForListening(recv)
+    const r = await cli(t, home, ['send', '--connect', `127.0.0.1:${port}`, '--key', k.client, ...pinArgs, '-'])
+    t.equal(r.code, 3, r.stderr)
+    const where = pinArgs.length ? k.otherPK : `${join(home, 'known_peers')} (pin for 127.0.0.1)`
+    t.match(r.stderr, `the server at 127.0.0.1:${port} could not prove it holds the key pinned in ${where}`)
+    t.notMatch(r.stderr, /serverPK\.pem/, 'no file is named that was not pinned')
+    t.match(r.stderr, /\(ERR_AUTH\)\n$/)
+    recv.child.kill('SIGTERM')
+    await recv.done
+  }
+})
+
+t.test('issue 10: a client the listener does not know is told its fingerprint and what to run; the listener logs the refusal', async t => {
+  const dir = tempDir(t)
+  const k = makeKeys(dir)
+  const recv = spawnCli(t, ['recv', ...listenArgs(k), join(dir, 'out')])
+  const port = await waitForListening(recv)
+  const r = await runCli(t, ['send', '--connect', `127.0.0.1:${port}`, '--key', k.other, '--server-key', k.serverPK, '-'])
+  t.equal(r.code, 3, r.stderr)
+  t.match(r.stderr, new RegExp(`the server at 127\\.0\\.0\\.1:${port} does not accept this machine's key SHA256:\\S+: on that machine run \`secure-pipe authorize\``))
+  recv.child.kill('SIGTERM')
+  const log = await recv.done
+  t.match(log.stderr, /handshake from 127\.0\.0\.1:\d+ failed: the client presented a key that is not in the authorized keys.*\(ERR_AUTH\)/)
+})
+
+t.test('issue 10: network errors name the address (connect refused, listen in use); localhost says what it bound', async t => {
+  const dir = tempDir(t)
+  const k = makeKeys(dir)
+  const blocker = createServer()
+  blocker.listen(0, '127.0.0.1')
+  await once(blocker, 'listening')
+  const port = (blocker.address() as { port: number }).port
+  t.teardown(() => { blocker.close() })
+  const inUse = await runCli(t, ['recv', ...listenArgs(k, port), join(dir, 'x')])
+  t.equal(inUse.code, 5)
+  t.match(inUse.stderr, `cannot listen on 127.0.0.1:${port}: the address is already in use`)
+  blocker.close()
+  await once(blocker, 'close')
+  const refused = await runCli(t, ['send', ...connectArgs(k, port), '-'])
+  t.equal(refused.code, 5)
+  t.match(refused.stderr, `connecting to 127.0.0.1:${port}: connection refused`)
+  t.match(refused.stderr, /\(ERR_NETWORK\)\n$/)
+  const local = spawnCli(t, ['recv', '--listen', 'localhost:0', '--key', k.server, '--authorized', k.clientPK, join(dir, 'y')])
+  await waitForListening(local)
+  t.match(local.stderr(), /^listening on localhost:\d+ \(bound to (127\.0\.0\.1|::1)\)\n/)
+  local.child.kill('SIGTERM')
+  await local.done
+})
+
+t.test('issue 10: yargs wording and errno codes never reach the user', async t => {
+  const dir = tempDir(t)
+  const cases: Array<[string[], RegExp]> = [
+    [['recv', '--outptu-dir', 'x'], /^secure-pipe: unknown option --outptu-dir; did you mean --output-dir\?; see 'secure-pipe recv --help' \(ERR_USAGE\)\n$/],
+    [['send', '--server-kye', 'x'], /unknown option --server-kye; did you mean --server-key\?/],
+    [['recv', '--keep-open'], /^secure-pipe: --keep-open needs --output-dir as well; see/],
+    [['send', '--listen', ':1', '--connect', ':2'], /give either --listen or --connect, not both/],
+    [['send', '--cipher', 'rc4'], /--cipher must be one of aes-128-ccm, aes-256-ccm \(got rc4\)/],
+    [['keygen'], /--name is required/],
+    [['send', '--key'], /--key needs a value/],
+    [['init', 'extra'], /unexpected argument extra/],
+    [['sned'], /did you mean send\?/],
+    [['send', dir], new RegExp(`cannot read ${dir}: it is a directory \\(ERR_IO\\)`)],
+  ]
+  const results = await Promise.all(cases.map(([args]) => runCli(t, args)))
+  cases.forEach(([args, re], i) => {
+    const r = results[i]!
+    t.equal(r.code, 2, args.join(' '))
+    t.match(r.stderr, re, args.join(' '))
+    t.notMatch(r.stderr, /Unknown argument|Implications failed|mutually exclusive|Missing required|Invalid values|Not enough|\bE[A-Z]{3,}\b(?! \()/, 'no yargs or errno wording')
+  })
+})
+
+t.test('issue 10: recv refuses to write to a terminal unless - or --force is given', { skip: hasScript ? false : 'script(1) is not installed to provide a terminal' }, async t => {
+  const dir = tempDir(t)
+  const k = makeKeys(dir)
+  // script(1) gives the CLI a pseudo-terminal as stdout.
+  const run = (extra: string[]): Promise<{ code: number | null, out: string }> => {
+    const cmd = [process.execPath, BIN, 'recv', ...listenArgs(k), ...extra].map(a => JSON.stringify(a)).join(' ')
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c
+      if (/listening on/.test(out)) child.kill('SIGTERM') // it got past the check: enough
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+    return new Promise(resolve => child.once('close', code => { clearTimeout(timer); resolve({ code, out }) }))
+  }
+  const refused = await run([])
+  t.equal(refused.code, 2, refused.out)
+  t.match(refused.out, /stdout is a terminal: name a FILE, redirect the output .* or give - to print the data here anyway \(ERR_USAGE\)/)
+  t.notMatch(refused.out, /listening on/, 'refused before listening')
+  for (const extra of [['-'], ['--force']]) {
+    const allowed = await run(extra)
+    t.match(allowed.out, /listening on/, `${extra[0]} lets it listen`)
+  }
+})
