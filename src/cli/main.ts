@@ -79,6 +79,7 @@ function cli(argv: string[]) {
     .example('$0 init && $0 id', 'on each machine: create the identity, print the line to give the other side')
     .example('$0 authorize ssh-rsa AAAA... && $0 recv --listen 0.0.0.0:7070 out.bin', 'on the receiving machine')
     .example('$0 pin HOST:7070 ssh-rsa AAAA... && $0 send --connect HOST:7070 in.bin', 'on the sending machine')
+    .completion('completion', 'print a bash/zsh completion script: secure-pipe completion >> ~/.bashrc')
     .demandCommand(1, 'name a command: init, id, authorize, pin, send, recv... (see --help)')
     .recommendCommands()
     .strict()
