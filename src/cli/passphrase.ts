@@ -38,8 +38,12 @@ async function passphrase(path: string, args: PassphraseArgs): Promise<string> {
   return prompted
 }
 
-/** Read one line from /dev/tty with echo off; undefined when there is no controlling terminal. */
+/**
+ * Read one line from /dev/tty with echo off; undefined when there is no controlling terminal, or
+ * when stderr (where the prompt goes) is not one: nobody would see the question.
+ */
 async function promptNoEcho(question: string): Promise<string | undefined> {
+  if (!process.stderr.isTTY) return undefined
   let fd: number
   try {
     fd = openSync('/dev/tty', 'r+')

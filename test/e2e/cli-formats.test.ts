@@ -5,14 +5,13 @@
  * home; passphrases come from --passphrase-file, SECURE_PIPE_PASSPHRASE or a terminal prompt.
  */
 import t from 'tap'
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BIN, sha256File, spawnCli, tempDir, waitForListening, writeRandomFile, type CliResult, type Teardown } from '../helpers/cli.js'
+import { HAS_SCRIPT, HAS_SSH_KEYGEN } from '../helpers/home.js'
 
 const PASS = 'correct horse battery'
-const hasSshKeygen = spawnSync('ssh-keygen', ['-?']).error === undefined
-const hasScript = spawnSync('script', ['--version']).error === undefined
 
 interface Made { file: string, pub: string, fp: string }
 
@@ -34,35 +33,38 @@ const FORMATS = [
   { label: 'PEM PKCS#8', format: 'PKCS8', marker: /BEGIN (ENCRYPTED )?PRIVATE KEY/ },
 ]
 
-t.test('issue 10: every ssh-keygen private key format, plain and encrypted, gives the fingerprint ssh-keygen -lf prints', { skip: hasSshKeygen ? false : 'ssh-keygen is not installed on this machine' }, async t => {
+t.test('issue 10: every ssh-keygen private key format, plain and encrypted, gives the fingerprint ssh-keygen -lf prints', { skip: HAS_SSH_KEYGEN ? false : 'ssh-keygen is not installed on this machine' }, async t => {
   const dir = tempDir(t)
   const passFile = join(dir, 'passphrase')
   writeFileSync(passFile, PASS + '\n', { mode: 0o600 })
-  for (const { label, format, marker } of FORMATS) {
-    for (const encrypted of [false, true]) {
-      const k = sshKeygen(dir, `${format ?? 'openssh'}-${encrypted ? 'enc' : 'plain'}`, format, encrypted ? PASS : '')
-      const text = readFileSync(k.file, 'utf8')
-      t.match(text, marker, `${label}: ssh-keygen wrote that format`)
-      const args = ['fingerprint', k.file, ...(encrypted ? ['--passphrase-file', passFile] : [])]
-      const r = await cli(t, args)
-      t.equal(r.code, 0, `${label}${encrypted ? ' encrypted' : ''}: ${r.stderr}`)
-      t.equal(r.stdout.toString(), k.fp + '\n', `${label}${encrypted ? ' encrypted' : ''}: private key fingerprint = ssh-keygen -lf`)
-      const pub = await cli(t, ['fingerprint', k.pub])
-      t.equal(pub.stdout.toString(), k.fp + '\n', `${label}: the ssh-rsa .pub line gives the same fingerprint`)
-      if (!encrypted) continue
-      const env = await cli(t, ['fingerprint', k.file], { SECURE_PIPE_PASSPHRASE: PASS })
-      t.equal(env.stdout.toString(), k.fp + '\n', `${label}: passphrase from SECURE_PIPE_PASSPHRASE`)
-      const wrong = await cli(t, ['fingerprint', k.file], { SECURE_PIPE_PASSPHRASE: 'not it' })
-      t.equal(wrong.code, 2, `${label}: wrong passphrase`)
-      t.match(wrong.stderr, /wrong passphrase.*\(ERR_KEY\)\n$/)
-      const none = await cli(t, ['fingerprint', k.file])
-      t.equal(none.code, 2, `${label}: no passphrase and no terminal`)
-      t.match(none.stderr, /is encrypted and there is no terminal to ask for its passphrase: use --passphrase-file FILE or set SECURE_PIPE_PASSPHRASE \(ERR_KEY\)\n$/)
-    }
-  }
+  // The six keys are independent: check them concurrently (each check is a CLI process).
+  const cases = FORMATS.flatMap(f => [false, true].map(encrypted => ({ ...f, encrypted })))
+  await Promise.all(cases.map(async ({ label, format, marker, encrypted }) => {
+    const name = `${label}${encrypted ? ' encrypted' : ''}`
+    const k = sshKeygen(dir, `${format ?? 'openssh'}-${encrypted ? 'enc' : 'plain'}`, format, encrypted ? PASS : '')
+    t.match(readFileSync(k.file, 'utf8'), marker, `${name}: ssh-keygen wrote that format`)
+    const [r, pub] = await Promise.all([
+      cli(t, ['fingerprint', k.file, ...(encrypted ? ['--passphrase-file', passFile] : [])]),
+      cli(t, ['fingerprint', k.pub]),
+    ])
+    t.equal(r.code, 0, `${name}: ${r.stderr}`)
+    t.equal(r.stdout.toString(), k.fp + '\n', `${name}: private key fingerprint = ssh-keygen -lf`)
+    t.equal(pub.stdout.toString(), k.fp + '\n', `${name}: the ssh-rsa .pub line gives the same fingerprint`)
+    if (!encrypted) return
+    const [env, wrong, none] = await Promise.all([
+      cli(t, ['fingerprint', k.file], { SECURE_PIPE_PASSPHRASE: PASS }),
+      cli(t, ['fingerprint', k.file], { SECURE_PIPE_PASSPHRASE: 'not it' }),
+      cli(t, ['fingerprint', k.file]),
+    ])
+    t.equal(env.stdout.toString(), k.fp + '\n', `${name}: passphrase from SECURE_PIPE_PASSPHRASE`)
+    t.equal(wrong.code, 2, `${name}: wrong passphrase`)
+    t.match(wrong.stderr, /wrong passphrase.*\(ERR_KEY\)\n$/)
+    t.equal(none.code, 2, `${name}: no passphrase and no terminal`)
+    t.match(none.stderr, /is encrypted and there is no terminal to ask for its passphrase: use --passphrase-file FILE or set SECURE_PIPE_PASSPHRASE \(ERR_KEY\)\n$/)
+  }))
 })
 
-t.test('issue 10: a transfer with ssh-keygen keys: encrypted OpenSSH --key, ssh-rsa lines as --server-key and --authorized', { skip: hasSshKeygen ? false : 'ssh-keygen is not installed on this machine' }, async t => {
+t.test('issue 10: a transfer with ssh-keygen keys: encrypted OpenSSH --key, ssh-rsa lines as --server-key and --authorized', { skip: HAS_SSH_KEYGEN ? false : 'ssh-keygen is not installed on this machine' }, async t => {
   const dir = tempDir(t)
   const server = sshKeygen(dir, 'server', undefined, '')
   const client = sshKeygen(dir, 'client', undefined, PASS)
@@ -79,7 +81,7 @@ t.test('issue 10: a transfer with ssh-keygen keys: encrypted OpenSSH --key, ssh-
   t.match(got.stderr, `peer ${client.fp}`)
 })
 
-t.test('issue 10: an encrypted key asks for its passphrase on the terminal, without echo', { skip: !hasSshKeygen ? 'ssh-keygen is not installed on this machine' : !hasScript ? 'script(1) is not installed to provide a terminal' : false }, async t => {
+t.test('issue 10: an encrypted key asks for its passphrase on the terminal, without echo', { skip: !HAS_SSH_KEYGEN ? 'ssh-keygen is not installed on this machine' : !HAS_SCRIPT ? 'script(1) is not installed to provide a terminal' : false }, async t => {
   const dir = tempDir(t)
   const k = sshKeygen(dir, 'prompted', undefined, PASS)
   // script(1) runs the CLI on a pseudo-terminal; the passphrase is typed once the prompt shows.

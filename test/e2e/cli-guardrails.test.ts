@@ -7,20 +7,15 @@
 import t from 'tap'
 import { chmodSync, existsSync, linkSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { makeKeys, spawnCli, tempDir, type CliResult, type Teardown } from '../helpers/cli.js'
+import { makeKeys, tempDir } from '../helpers/cli.js'
+import { runIn } from '../helpers/home.js'
 
 const PHRASE = 'this is a private key: give the public key, and never copy a private key to another machine'
-
-function cli(t: Teardown, home: string, args: string[], stdin?: string): Promise<CliResult> {
-  const p = spawnCli(t, args, { env: { SECURE_PIPE_HOME: home }, stdin: stdin === undefined ? 'ignore' : 'pipe' })
-  if (stdin !== undefined) p.child.stdin!.end(stdin)
-  return p.done
-}
 
 t.test('issue 10: a private key given as --server-key is refused before connecting (exit 2, ERR_KEY)', async t => {
   const dir = tempDir(t)
   const k = makeKeys(dir)
-  const r = await cli(t, join(dir, 'home'), ['send', '--connect', '127.0.0.1:9', '--key', k.client, '--server-key', k.server, '-'])
+  const r = await runIn(t, join(dir, 'home'), ['send', '--connect', '127.0.0.1:9', '--key', k.client, '--server-key', k.server, '-'])
   t.equal(r.code, 2, r.stderr)
   t.match(r.stderr, `public key file ${k.server}: ${PHRASE}`)
   t.match(r.stderr, /\(ERR_KEY\)\n$/)
@@ -33,7 +28,7 @@ t.test('issue 10: a private key given as --authorized is refused before listenin
   const both = join(dir, 'mixed.pem')
   writeFileSync(both, readFileSync(k.clientPK, 'utf8') + readFileSync(k.client, 'utf8'))
   for (const file of [k.client, both]) {
-    const r = await cli(t, join(dir, 'home'), ['recv', '--listen', '127.0.0.1:0', '--key', k.server, '--authorized', file, join(dir, 'out')])
+    const r = await runIn(t, join(dir, 'home'), ['recv', '--listen', '127.0.0.1:0', '--key', k.server, '--authorized', file, join(dir, 'out')])
     t.equal(r.code, 2, r.stderr)
     t.match(r.stderr, PHRASE)
     t.notMatch(r.stderr, /listening on/, 'never listened')
@@ -47,7 +42,7 @@ t.test('issue 10: authorize and pin refuse a private key (file or pasted) and wr
   const home = join(dir, 'home')
   const pasted = readFileSync(k.client, 'utf8')
   for (const args of [['authorize', k.client], ['authorize', '-'], ['pin', '127.0.0.1:7070', k.server], ['pin', 'host', '-']]) {
-    const r = await cli(t, home, args, args.includes('-') ? pasted : undefined)
+    const r = await runIn(t, home, args, args.includes('-') ? { stdin: pasted } : {})
     t.equal(r.code, 2, `${args[0]}: ${r.stderr}`)
     t.match(r.stderr, PHRASE)
     t.match(r.stderr, /^secure-pipe: [^\n]+ \(ERR_KEY\)\n$/, 'one line')
@@ -61,7 +56,7 @@ t.test('issue 10: a private key readable by group or others is refused with the 
   const k = makeKeys(dir)
   for (const mode of [0o644, 0o640, 0o604, 0o660]) {
     chmodSync(k.client, mode)
-    const r = await cli(t, join(dir, 'home'), ['send', '--connect', '127.0.0.1:9', '--key', k.client, '--server-key', k.serverPK, '-'])
+    const r = await runIn(t, join(dir, 'home'), ['send', '--connect', '127.0.0.1:9', '--key', k.client, '--server-key', k.serverPK, '-'])
     t.equal(r.code, 2, `mode ${mode.toString(8)}`)
     t.match(r.stderr, `(mode 0${mode.toString(8)})`)
     t.match(r.stderr, `run chmod 600 ${k.client} (ERR_KEY)\n`, 'the exact command')
@@ -70,7 +65,7 @@ t.test('issue 10: a private key readable by group or others is refused with the 
   const spaced = join(dir, 'my key.pem')
   writeFileSync(spaced, readFileSync(k.client), { mode: 0o644 })
   chmodSync(spaced, 0o644)
-  const r = await cli(t, join(dir, 'home'), ['send', '--connect', '127.0.0.1:9', '--key', spaced, '--server-key', k.serverPK, '-'])
+  const r = await runIn(t, join(dir, 'home'), ['send', '--connect', '127.0.0.1:9', '--key', spaced, '--server-key', k.serverPK, '-'])
   t.match(r.stderr, `run chmod 600 '${spaced}' (ERR_KEY)`, 'a path with a space is quoted for the shell')
 })
 
@@ -80,10 +75,10 @@ t.test('issue 8.3, 10: keygen --force replaces a symlink at the target instead o
   writeFileSync(victim, 'do not touch\n', { mode: 0o644 })
   chmodSync(victim, 0o644)
   symlinkSync(victim, join(dir, 'a.pem'))
-  const refused = await cli(t, join(dir, 'home'), ['keygen', '--name', 'a', '--out', dir, '--bits', '2048'])
+  const refused = await runIn(t, join(dir, 'home'), ['keygen', '--name', 'a', '--out', dir, '--bits', '2048'])
   t.equal(refused.code, 2, 'without --force an existing name (a symlink) is refused')
   t.match(refused.stderr, /already exists.*\(ERR_KEY\)\n$/)
-  const r = await cli(t, join(dir, 'home'), ['keygen', '--name', 'a', '--out', dir, '--bits', '2048', '--force'])
+  const r = await runIn(t, join(dir, 'home'), ['keygen', '--name', 'a', '--out', dir, '--bits', '2048', '--force'])
   t.equal(r.code, 0, r.stderr)
   t.equal(readFileSync(victim, 'utf8'), 'do not touch\n', 'the symlink target is untouched')
   t.equal(statSync(victim).mode & 0o777, 0o644, 'and keeps its mode (no chmod through the link)')
@@ -95,20 +90,20 @@ t.test('issue 8.3, 10: a dangling symlink at the target is not followed to creat
   const dir = tempDir(t)
   const elsewhere = join(dir, 'elsewhere.pem')
   symlinkSync(elsewhere, join(dir, 'b.pem'))
-  const r = await cli(t, join(dir, 'home'), ['keygen', '--name', 'b', '--out', dir, '--bits', '2048'])
+  const r = await runIn(t, join(dir, 'home'), ['keygen', '--name', 'b', '--out', dir, '--bits', '2048'])
   t.equal(r.code, 2)
   t.notOk(existsSync(elsewhere), 'nothing created where the link points')
 })
 
 t.test('issue 8.3, 10: keygen --force writes a new 0600 file and renames it over; the old inode is never rewritten', async t => {
   const dir = tempDir(t)
-  t.equal((await cli(t, join(dir, 'home'), ['keygen', '--name', 'c', '--out', dir, '--bits', '2048'])).code, 0)
+  t.equal((await runIn(t, join(dir, 'home'), ['keygen', '--name', 'c', '--out', dir, '--bits', '2048'])).code, 0)
   const key = join(dir, 'c.pem')
   chmodSync(key, 0o644)
   const before = readFileSync(key, 'utf8')
   const link = join(dir, 'old-c.pem')
   linkSync(key, link) // a second name for the old file: if it were truncated and rewritten, this would change
-  const r = await cli(t, join(dir, 'home'), ['keygen', '--name', 'c', '--out', dir, '--bits', '2048', '--force'])
+  const r = await runIn(t, join(dir, 'home'), ['keygen', '--name', 'c', '--out', dir, '--bits', '2048', '--force'])
   t.equal(r.code, 0, r.stderr)
   t.equal(readFileSync(link, 'utf8'), before, 'the old file still holds the old key')
   t.equal(statSync(link).mode & 0o777, 0o644, 'and its old mode: nothing chmodded it')
@@ -121,17 +116,17 @@ t.test('issue 8.3, 10: keygen --force writes a new 0600 file and renames it over
 t.test('issue 10: init --force over a symlinked identity replaces the link; the home is 0700', async t => {
   const dir = tempDir(t)
   const home = join(dir, 'home')
-  t.equal((await cli(t, home, ['init', '--bits', '2048'])).code, 0)
+  t.equal((await runIn(t, home, ['init', '--bits', '2048'])).code, 0)
   t.equal(statSync(home).mode & 0o777, 0o700, 'home 0700')
   t.equal(statSync(join(home, 'identity')).mode & 0o777, 0o600, 'identity 0600')
-  const again = await cli(t, home, ['init', '--bits', '2048'])
+  const again = await runIn(t, home, ['init', '--bits', '2048'])
   t.equal(again.code, 2, 'init refuses to replace an identity')
   t.match(again.stderr, /init --force/)
   const victim = join(dir, 'victim')
   writeFileSync(victim, 'x')
   rmSync(join(home, 'identity'))
   symlinkSync(victim, join(home, 'identity'))
-  const r = await cli(t, home, ['init', '--bits', '2048', '--force'])
+  const r = await runIn(t, home, ['init', '--bits', '2048', '--force'])
   t.equal(r.code, 0, r.stderr)
   t.equal(readFileSync(victim, 'utf8'), 'x', 'the link target is untouched')
   t.ok(lstatSync(join(home, 'identity')).isFile())

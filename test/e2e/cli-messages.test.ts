@@ -5,27 +5,22 @@
  * wording nor errno codes reach the user.
  */
 import t from 'tap'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { once } from 'node:events'
 import { join } from 'node:path'
-import { BIN, connectArgs, listenArgs, makeKeys, runCli, spawnCli, tempDir, waitForListening, type CliResult, type Teardown } from '../helpers/cli.js'
-
-const hasScript = spawnSync('script', ['--version']).error === undefined
-
-function cli(t: Teardown, home: string, args: string[]): Promise<CliResult> {
-  return spawnCli(t, args, { env: { SECURE_PIPE_HOME: home } }).done
-}
+import { BIN, connectArgs, listenArgs, makeKeys, runCli, spawnCli, tempDir, waitForListening } from '../helpers/cli.js'
+import { HAS_SCRIPT, runIn } from '../helpers/home.js'
 
 t.test('issue 10: a wrong pin names the file actually pinned (flag or home), exit 3 ERR_AUTH', async t => {
   const dir = tempDir(t)
   const k = makeKeys(dir)
   const home = join(dir, 'home')
-  t.equal((await cli(t, home, ['pin', '127.0.0.1', k.otherPK])).code, 0)
+  t.equal((await runIn(t, home, ['pin', '127.0.0.1', k.otherPK])).code, 0)
   for (const pinArgs of [['--server-key', k.otherPK], []]) {
     const recv = spawnCli(t, ['recv', ...listenArgs(k), join(dir, `out${pinArgs.length}`)])
     const port = await waitForListening(recv)
-    const r = await cli(t, home, ['send', '--connect', `127.0.0.1:${port}`, '--key', k.client, ...pinArgs, '-'])
+    const r = await runIn(t, home, ['send', '--connect', `127.0.0.1:${port}`, '--key', k.client, ...pinArgs, '-'])
     t.equal(r.code, 3, r.stderr)
     const where = pinArgs.length ? k.otherPK : `${join(home, 'known_peers')} (pin for 127.0.0.1)`
     t.match(r.stderr, `the server at 127.0.0.1:${port} could not prove it holds the key pinned in ${where}`)
@@ -96,7 +91,7 @@ t.test('issue 10: yargs wording and errno codes never reach the user', async t =
   })
 })
 
-t.test('issue 10: recv refuses to write to a terminal unless - or --force is given', { skip: hasScript ? false : 'script(1) is not installed to provide a terminal' }, async t => {
+t.test('issue 10: recv refuses to write to a terminal unless - or --force is given', { skip: HAS_SCRIPT ? false : 'script(1) is not installed to provide a terminal' }, async t => {
   const dir = tempDir(t)
   const k = makeKeys(dir)
   // script(1) gives the CLI a pseudo-terminal as stdout.
