@@ -25,10 +25,10 @@ export function recvBuilder<T>(y: Argv<T>): Argv<T> {
     .option('keep-open', { type: 'boolean', describe: 'serve transfers until stopped, each into --output-dir under a unique name (listening only)' })
     .option('output-dir', { alias: 'o', type: 'string', describe: 'directory for --keep-open transfers (also usable for a single one)' })
     .implies('keep-open', 'output-dir')
-    .example('$0 recv out.bin', 'listen on 127.0.0.1:7070 with keys/server.pem, accept keys/clientPK.pem, write out.bin')
+    .example('$0 recv --listen 0.0.0.0:7070 out.bin', 'accept a peer in authorized_keys (see `secure-pipe authorize`), write out.bin')
     .example('$0 recv --listen 0.0.0.0:7070 > data.tar', 'listen on all interfaces, write to stdout')
     .example('$0 recv --listen 127.0.0.1:0 --quiet out.bin', 'pick a free port; read it from the "listening on" line')
-    .example('$0 recv --connect host:7070 --key keys/client.pem --server-key keys/serverPK.pem out.bin', 'fetch from a listening `send --listen`')
+    .example('$0 recv --connect host:7070 out.bin', 'fetch from a listening `send --listen` (the key pinned for host)')
     .example('$0 recv --keep-open --output-dir inbox/', 'receive transfers until Ctrl-C, one file each')
 }
 

@@ -20,7 +20,7 @@ import { onInterrupt } from './signals.js'
 
 export function sendBuilder<T>(y: Argv<T>): Argv<T> {
   return transferOptions(y)
-    .example('$0 send data.bin', 'connect to 127.0.0.1:7070 with keys/client.pem, pin keys/serverPK.pem, send data.bin')
+    .example('$0 send --connect fileserver:7070 data.bin', 'send data.bin with this machine\'s identity, checking the key pinned for fileserver')
     .example('tar c dir | $0 send --connect host:7070', 'send stdin')
     .example('$0 send --connect 10.0.0.5:7070 --key me.pem --server-key theirPK.pem f.iso', 'explicit keys')
     .example('$0 send --listen 0.0.0.0:7070 f.iso', 'wait for a `recv --connect` to fetch the file')
