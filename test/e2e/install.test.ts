@@ -1,6 +1,6 @@
 /**
  * issue 10: installing from a packed tarball puts `secure-pipe` on PATH with no build step at
- * install time: `npm pack` ships build/src (compiled by `prepack`; here by `npm test`'s pretest,
+ * install time: `npm pack` ships build/src (compiled by `prepare`, which npm runs on pack; here by `npm test`'s pretest,
  * so the pack runs with --ignore-scripts), and `npm install -g --prefix DIR` of that tarball gives
  * a working command. Dependencies come from the npm cache when they are there (--prefer-offline);
  * when the registry cannot be reached and the cache lacks them, the test is skipped, saying so.
