@@ -56,7 +56,7 @@ function homeAuthorized(home: KeyHome): KeyObject[] {
 
 function homePin(home: KeyHome, address: Address): { serverPublicKey: KeyObject, pinnedIn: string } {
   const target = formatAddress(address)
-  const pin = findPin(home, target, address.host)
+  const pin = findPin(home, target.toLowerCase(), address.host.toLowerCase()) // host names are case-insensitive; pins are stored lowercased
   if (!pin) {
     throw new KeyError(`no key is pinned for ${target} in ${home.pins}: run \`secure-pipe pin ${target} KEY\` with the line \`secure-pipe id\` prints on that machine (or pass --server-key FILE)`)
   }
