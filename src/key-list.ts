@@ -4,10 +4,12 @@
  * like `known_hosts`. Blank lines and `#` comments are kept out; a bad line names its file and line.
  */
 import type { KeyObject } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { formatSshPublicKey, parseSshPublicKey, sshFingerprint } from './crypto/openssh.js'
 import { KeyError } from './errors.js'
 import { writeKeyFile } from './key-file.js'
+import { shellQuote } from './shell-quote.js'
 
 /** One key in a list: `target` (pin lists only), the key and its comment (a name). */
 export interface KeyEntry { target?: string, key: KeyObject, comment: string, fingerprint: string }
@@ -35,8 +37,22 @@ export function parseKeyList(text: string, file: string, kind: ListKind): KeyEnt
   return out
 }
 
+/**
+ * Like ssh's StrictModes: a key list (or the directory holding it) that other users can write
+ * would let them add their own key, so it is refused with the chmod that fixes it.
+ */
+export function checkNotWritableByOthers(path: string, fix: string): void {
+  if (process.platform === 'win32') return
+  const st = statSync(path, { throwIfNoEntry: false })
+  if (!st || (st.mode & 0o022) === 0) return
+  const mode = (st.mode & 0o777).toString(8).padStart(4, '0')
+  throw new KeyError(`${path} can be changed by other users (mode ${mode}), who could add their own key: run ${fix} ${shellQuote(path)}`)
+}
+
 /** The list at `file`; a missing file is an empty list. */
 export function readKeyList(file: string, kind: ListKind): KeyEntry[] {
+  checkNotWritableByOthers(dirname(file), 'chmod 700')
+  checkNotWritableByOthers(file, 'chmod 600')
   let text: string
   try {
     text = readFileSync(file, 'utf8')

@@ -12,8 +12,9 @@ import { formatSshPublicKey, isEncryptedPrivateKey, parseAnyPrivateKey, parseSsh
 import { RSA_DEFAULT_BITS } from './constants.js'
 import { KeyError } from './errors.js'
 import { writeKeyFile } from './key-file.js'
+import { shellQuote } from './shell-quote.js'
 
-export { fingerprint, formatSshPublicKey, sshFingerprint }
+export { fingerprint, formatSshPublicKey, shellQuote, sshFingerprint }
 
 /** The sentence every "private key where a public key belongs" refusal carries (issue 10). */
 export const PRIVATE_NOT_PUBLIC = 'this is a private key: give the public key, and never copy a private key to another machine'
@@ -33,10 +34,6 @@ export function readKeyText(path: string, what: string): string {
   }
 }
 
-/** Quote a path for a shell command line when it needs it. */
-export function shellQuote(path: string): string {
-  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`
-}
 
 /** Like ssh: a private key that other users can read or write is refused, with the command that fixes it. */
 function checkPrivateKeyMode(path: string, st: Stats): void {

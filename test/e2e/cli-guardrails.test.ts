@@ -131,3 +131,22 @@ t.test('issue 10: init --force over a symlinked identity replaces the link; the 
   t.equal(readFileSync(victim, 'utf8'), 'x', 'the link target is untouched')
   t.ok(lstatSync(join(home, 'identity')).isFile())
 })
+
+t.test('issue 10: an authorized_keys or key home that other users can write is refused with the chmod to run', async t => {
+  const dir = tempDir(t)
+  const k = makeKeys(dir)
+  const home = join(dir, 'home')
+  t.equal((await runIn(t, home, ['authorize', k.clientPK])).code, 0)
+  const listen = ['recv', '--listen', '127.0.0.1:0', '--key', k.server, join(dir, 'out')]
+  chmodSync(join(home, 'authorized_keys'), 0o666)
+  const file = await runIn(t, home, listen, { cwd: dir })
+  t.equal(file.code, 2, file.stderr)
+  t.match(file.stderr, `${join(home, 'authorized_keys')} can be changed by other users (mode 0666), who could add their own key: run chmod 600 ${join(home, 'authorized_keys')} (ERR_KEY)`)
+  t.notMatch(file.stderr, /listening on/)
+  chmodSync(join(home, 'authorized_keys'), 0o600)
+  chmodSync(home, 0o777)
+  const directory = await runIn(t, home, listen, { cwd: dir })
+  t.equal(directory.code, 2, directory.stderr)
+  t.match(directory.stderr, `run chmod 700 ${home} (ERR_KEY)`)
+  chmodSync(home, 0o700)
+})

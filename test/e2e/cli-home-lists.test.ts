@@ -29,7 +29,7 @@ t.test('issue 10: authorized/revoke and pins/unpin list and remove; a pin for HO
   t.match((await okIn(t, home, ['pins'])).stdout.toString(), /^127\.0\.0\.1:7999 SHA256:\S+ server\n127\.0\.0\.1 SHA256:\S+ server\n$/)
   t.match((await okIn(t, home, ['unpin', '127.0.0.1:7999'])).stdout.toString(), /^unpinned: 127\.0\.0\.1:7999 /)
   await okIn(t, home, ['pin', 'LocalHost', k.serverPK])
-  const mixedCase = await runIn(t, home, ['send', '--connect', 'LOCALHOST:9', '--key', k.client, '-'])
+  const mixedCase = await runIn(t, home, ['send', '--connect', 'LOCALHOST:9', '--key', k.client, '-'], { cwd: dir })
   t.equal(mixedCase.code, 5, 'a pin made as LocalHost is found for --connect LOCALHOST: the connection is tried')
   t.match(mixedCase.stderr, /connecting to LOCALHOST:9: /)
   const none = await runIn(t, home, ['unpin', '127.0.0.1:7999'])

@@ -18,7 +18,7 @@ t.test('issue 10: a wrong pin names the file actually pinned (flag or home), exi
   for (const pinArgs of [['--server-key', k.otherPK], []]) {
     const recv = spawnCli(t, ['recv', ...listenArgs(k), join(dir, `out${pinArgs.length}`)])
     const port = await waitForListening(recv)
-    const r = await runIn(t, home, ['send', '--connect', `127.0.0.1:${port}`, '--key', k.client, ...pinArgs, '-'])
+    const r = await runIn(t, home, ['send', '--connect', `127.0.0.1:${port}`, '--key', k.client, ...pinArgs, '-'], { cwd: dir }) // cwd: no old keys/ to fall back on
     t.equal(r.code, 3, r.stderr)
     const where = pinArgs.length ? k.otherPK : `${join(home, 'known_peers')} (pin for 127.0.0.1)`
     t.match(r.stderr, `the server at 127.0.0.1:${port} could not prove it holds the key pinned in ${where}`)
