@@ -128,13 +128,13 @@ export interface PairWrite { dir: string, bits?: number, force?: boolean }
  * `publicText` gives; refuses existing files unless `force`.
  */
 export function writePair(privateKeyPath: string, publicKeyPath: string, opts: PairWrite, publicText: (k: KeyObject) => string): WrittenKeyPair {
+  const replace = opts.force === true
+  if (!replace) { // checked first, so a refusal costs no key generation; the link in writeKeyFile still refuses a race
+    for (const p of [privateKeyPath, publicKeyPath]) if (exists(p)) throw new KeyError(`${p} already exists; pass --force to overwrite it`)
+  }
   const pair = generateRsaKeyPair(opts.bits ?? RSA_DEFAULT_BITS)
   const pub = parsePublicKey(pair.publicKeyPem)
   mkdirSync(opts.dir, { recursive: true, mode: 0o700 })
-  const replace = opts.force === true
-  if (!replace) {
-    for (const p of [privateKeyPath, publicKeyPath]) if (exists(p)) throw new KeyError(`${p} already exists; pass --force to overwrite it`)
-  }
   writeKeyFile(privateKeyPath, pair.privateKeyPem, { mode: 0o600, replace })
   writeKeyFile(publicKeyPath, publicText(pub), { mode: 0o644, replace })
   return { privateKeyPath, publicKeyPath, fingerprint: sshFingerprint(pub) }
