@@ -1,13 +1,13 @@
 /**
- * `npm run demo` (issue 3): the whole path a user takes, through the real CLI.
- * Creates keys/server.pem, keys/serverPK.pem, keys/client.pem and keys/clientPK.pem with
- * `secure-pipe keygen` when missing, starts `secure-pipe recv` on a free port (read from its
- * `listening on` line), sends a generated 64 MiB file with `secure-pipe send`, and checks the
- * SHA-256 on both ends. Run from the package root (where keys/ lives).
+ * `npm run demo` (issues 3, 10): the whole path a user takes, through the real CLI, on two
+ * throwaway key homes standing in for two machines (never the user's own home): `init` and `id`
+ * on each, `authorize` the sender on the receiver, `pin` the receiver on the sender, then
+ * `recv --listen` on a free port (read from its `listening on` line) and `send --connect` of a
+ * generated 64 MiB file, checking the SHA-256 on both ends.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,26 +16,36 @@ import { fileURLToPath } from 'node:url'
 const BIN = fileURLToPath(new URL('../../bin/secure-pipe.js', import.meta.url)) // from build/scripts/
 const SIZE = 64 * 1024 * 1024
 
-interface Exit { code: number | null, stderr: string }
+interface Exit { code: number | null, stdout: string, stderr: string }
 
-function cli(args: string[], echo: boolean): { child: ChildProcess, stderr: () => string, done: Promise<Exit> } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'inherit', 'pipe'] })
+/** Run the CLI with `home` as its key home; stdout is collected, stderr echoed. */
+function cli(home: string, args: string[]): { child: ChildProcess, stderr: () => string, done: Promise<Exit> } {
+  console.log(`[${home.replace(/.*-/, '')}] $ secure-pipe ${args.join(' ')}`)
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SECURE_PIPE_HOME: home } })
+  let out = ''
   let err = ''
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; if (echo) process.stderr.write(c) })
-  const done = new Promise<Exit>(resolve => child.once('close', code => resolve({ code, stderr: err })))
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => { out += c; process.stdout.write(c) })
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; process.stderr.write(c) })
+  const done = new Promise<Exit>(resolve => child.once('close', code => resolve({ code, stdout: out, stderr: err })))
   return { child, stderr: () => err, done }
 }
 
-async function ensureKeys(): Promise<void> {
-  for (const name of ['server', 'client']) {
-    if (existsSync(join('keys', `${name}.pem`)) && existsSync(join('keys', `${name}PK.pem`))) {
-      console.log(`keys/${name}.pem and keys/${name}PK.pem exist; using them`)
-      continue
-    }
-    console.log(`$ secure-pipe keygen --name ${name}`)
-    const r = await cli(['keygen', '--name', name], true).done
-    if (r.code !== 0) throw new Error(`keygen failed with exit ${r.code}`)
-  }
+async function ok(home: string, args: string[]): Promise<string> {
+  const r = await cli(home, args).done
+  if (r.code !== 0) throw new Error(`secure-pipe ${args[0]} failed with exit ${r.code}`)
+  return r.stdout
+}
+
+/** Two homes that know each other, as the README's quick start leaves two machines. */
+async function setUpHomes(dir: string): Promise<{ sender: string, receiver: string }> {
+  const sender = join(dir, 'home-sender')
+  const receiver = join(dir, 'home-receiver')
+  for (const home of [sender, receiver]) await ok(home, ['init', '--bits', '2048'])
+  const senderId = (await ok(sender, ['id'])).trim()
+  const receiverId = (await ok(receiver, ['id'])).trim()
+  await ok(receiver, ['authorize', senderId])
+  await ok(sender, ['pin', '127.0.0.1', receiverId])
+  return { sender, receiver }
 }
 
 async function writeRandom(path: string, size: number): Promise<string> {
@@ -68,18 +78,16 @@ async function waitForPort(p: ReturnType<typeof cli>): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  await ensureKeys()
   const dir = mkdtempSync(join(tmpdir(), 'secure-pipe-demo-'))
   try {
+    const homes = await setUpHomes(dir)
     const src = join(dir, 'input.bin')
     const dst = join(dir, 'output.bin')
     const sent = await writeRandom(src, SIZE)
     console.log(`generated ${src} (64 MiB), SHA-256 ${sent}`)
-    console.log(`$ secure-pipe recv --listen 127.0.0.1:0 ${dst}`)
-    const recv = cli(['recv', '--listen', '127.0.0.1:0', dst], true)
+    const recv = cli(homes.receiver, ['recv', '--listen', '127.0.0.1:0', dst])
     const port = await waitForPort(recv)
-    console.log(`$ secure-pipe send --connect 127.0.0.1:${port} ${src}`)
-    const send = await cli(['send', '--connect', `127.0.0.1:${port}`, src], true).done
+    const send = await cli(homes.sender, ['send', '--connect', `127.0.0.1:${port}`, src]).done
     const got = await recv.done
     if (send.code !== 0 || got.code !== 0) throw new Error(`transfer failed: send exit ${send.code}, recv exit ${got.code}`)
     const received = await sha256File(dst)

@@ -20,8 +20,13 @@ export type { ClientHandshakeOptions, ClientIdentityOptions } from './handshake/
 export { ServerHandshake, AuthorizedKeys } from './handshake/server.js'
 export type { ServerHandshakeOptions, ServerIdentityOptions, PeerIdentity, AuthorizeCallback } from './handshake/server.js'
 export type { SessionKeys } from './handshake/keyschedule.js'
-export { loadPrivateKey, loadPublicKey, loadAuthorizedKeys, parsePublicKeys, writeKeyPair, fingerprint } from './keys.js'
-export type { WrittenKeyPair } from './keys.js'
+export {
+  loadPrivateKey, loadPublicKey, loadAuthorizedKeys, parsePublicKeys, parsePublicKeyText, readKeyText, isEncryptedKeyFile,
+  writeKeyPair, fingerprint, sshFingerprint, formatSshPublicKey, shellQuote, PRIVATE_NOT_PUBLIC,
+} from './keys.js'
+export type { WrittenKeyPair, PrivateKeyOptions } from './keys.js'
+export { keyHome, hasIdentity, initIdentity, listAuthorized, authorizeKey, revokeKey, listPins, pinKey, unpinKey, findPin, HOME_ENV } from './home.js'
+export type { KeyHome, KeyEntry } from './home.js'
 export { generateRsaKeyPair as generateKeyPair } from './crypto/rsa.js'
 export {
   SecurePipeError, AuthError, IntegrityError, TruncatedError, FrameTooLargeError, VersionError,

@@ -11,6 +11,7 @@ import { unlinkSync } from 'node:fs'
 import { access, constants, link, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { Writable } from 'node:stream'
+import { errnoSentence } from './errno.js'
 import { IoError, UsageError } from '../index.js'
 
 /** Temporary files alive in this process; removed on exit whatever the reason (signals exit through here). */
@@ -39,10 +40,7 @@ export async function isDevice(path: string): Promise<boolean> {
 }
 
 export function ioError(err: unknown, what: string): IoError {
-  const code = (err as NodeJS.ErrnoException)?.code
-  const why = code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-    : code === 'ENOSPC' ? 'no space left on the device' : code ?? String(err)
-  return new IoError(`${what}: ${why}`, { cause: err })
+  return new IoError(`${what}: ${errnoSentence(err)}`, { cause: err })
 }
 
 export class AtomicFile {

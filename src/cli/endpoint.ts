@@ -3,9 +3,11 @@
  * client), as chosen by `resolveRole` (SPEC 3). The listener prints `listening on HOST:PORT`
  * with the real port, so scripts can start the other side (issue 3).
  */
-import { connect, createServer, toNetworkError, type FailureReport, type SecureServer, type SecureStream, type ServerOptions } from '../index.js'
+import { connect, createServer, type FailureReport, type SecureServer, type SecureStream, type ServerOptions } from '../index.js'
 import { formatAddress, type Address } from './address.js'
+import { connectError, listenError, refusedKeyNote } from './net-messages.js'
 import type { Role } from './options.js'
+import { fingerprintIndex, rememberPeer } from './peer-id.js'
 import { formatError, type Log } from './report.js'
 
 export type { SecureServer, SecureStream }
@@ -17,9 +19,11 @@ export async function openStream(role: Role, opts: SessionOptions, log: Log): Pr
   if (role.mode === 'connect') {
     const { host, port } = role.address
     try {
-      return await connect({ ...opts, host, port, privateKey: role.privateKey, serverPublicKey: role.serverPublicKey })
+      const stream = await connect({ ...opts, host, port, privateKey: role.privateKey, serverPublicKey: role.serverPublicKey })
+      rememberPeer(stream, fingerprintIndex([role.serverPublicKey]))
+      return stream
     } catch (err) {
-      throw toNetworkError(err)
+      throw connectError(err, role)
     }
   }
   return acceptOne(role, opts, log)
@@ -33,16 +37,22 @@ type ListenRole = Extract<Role, { mode: 'listen' }>
  * further failures from the same source within the interval as one line of counts (issue 8).
  */
 export async function listen(role: ListenRole, opts: SessionOptions, log: Log, onStream: (s: SecureStream) => void): Promise<SecureServer> {
-  const server = createServer({ ...opts, privateKey: role.privateKey, authorizedKeys: role.authorizedKeys }, onStream)
+  const index = fingerprintIndex(role.authorizedKeys)
+  const server = createServer({ ...opts, privateKey: role.privateKey, authorizedKeys: role.authorizedKeys }, s => {
+    rememberPeer(s, index)
+    onStream(s)
+  })
   server.on('handshakeFailures', (r: FailureReport) => log.warn(failureLine(r)))
   await new Promise<void>((resolve, reject) => {
-    server.once('error', err => reject(toNetworkError(err)))
+    server.once('error', err => reject(listenError(err, role)))
     server.listen(role.address.port, role.address.host, () => resolve())
   })
   const bound = server.address()
   const port = typeof bound === 'object' && bound ? bound.port : role.address.port
+  // A name such as localhost binds one of its addresses: say which (issue 10).
+  const ip = typeof bound === 'object' && bound && bound.address !== role.address.host ? ` (bound to ${bound.address})` : ''
   // Printed even with --quiet: it is how scripts learn the port (README "send and recv").
-  process.stderr.write(`listening on ${formatAddress({ host: role.address.host, port } satisfies Address)}\n`)
+  process.stderr.write(`listening on ${formatAddress({ host: role.address.host, port } satisfies Address)}${ip}\n`)
   return server
 }
 
@@ -56,13 +66,13 @@ async function acceptOne(role: ListenRole, opts: SessionOptions, log: Log): Prom
     server.close() // stop accepting; the accepted connection stays open
     accepted?.(s)
   })
-  server.on('error', err => log.warn(formatError(toNetworkError(err))))
+  server.on('error', err => log.warn(formatError(listenError(err, role))))
   return stream
 }
 
 /** `handshake from ADDRESS failed: ...`, or `N more handshakes from SOURCE failed in S s: ERR_X xN, ...`. */
 export function failureLine(r: FailureReport): string {
-  if (r.kind === 'first') return formatError(r.error).replace(/^secure-pipe: /, `secure-pipe: handshake from ${r.address} failed: `)
+  if (r.kind === 'first') return formatError(r.error).replace(/^secure-pipe: /, `secure-pipe: handshake from ${r.address} failed: `).replace(/ \((ERR_\w+)\)$/, `${refusedKeyNote(r.error)} ($1)`)
   const counts = Object.entries(r.counts).map(([code, n]) => `${code} x${n}`).join(', ')
   return `secure-pipe: ${r.total} more handshake${r.total === 1 ? '' : 's'} from ${r.source} failed in ${r.seconds.toFixed(0)} s: ${counts}`
 }

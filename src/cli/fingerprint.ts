@@ -1,24 +1,24 @@
 /**
- * `secure-pipe fingerprint FILE` (issue 3): prints `SHA256:...` (unpadded base64 of the SPKI
- * DER, as `ssh-keygen -l`) for a public or private key file; one line per key for a file that
- * holds several public keys (an authorized keys file).
+ * `secure-pipe fingerprint FILE` (issues 3, 10): prints the key's fingerprint as OpenSSH computes
+ * it (`SHA256:` + unpadded base64 of SHA-256 over the ssh-rsa blob), so `ssh-keygen -lf FILE`
+ * shows the same value. A private key file gives its public half's fingerprint; a file holding
+ * several public keys (an authorized keys file) gives one line per key.
  */
-import { readFileSync } from 'node:fs'
 import type { Argv } from 'yargs'
-import { fingerprint, loadAuthorizedKeys, loadPublicKey } from '../index.js'
+import { parsePublicKeys, readKeyText, sshFingerprint } from '../index.js'
+import { loadOwnKey, passphraseOptions, type PassphraseArgs } from './passphrase.js'
 
-export interface FingerprintArgs { file: string }
+export interface FingerprintArgs extends PassphraseArgs { file: string }
 
 export function fingerprintBuilder<T>(y: Argv<T>): Argv<T> {
-  return y
-    .positional('file', { type: 'string', demandOption: true, describe: 'PEM key file (SPKI/PKCS#1 public, or PKCS#8/PKCS#1 private)' })
+  return passphraseOptions(y
+    .positional('file', { type: 'string', demandOption: true, describe: 'key file: public (PEM or ssh-rsa line, one or more keys) or private (PEM or OpenSSH)' }))
+    .example('$0 fingerprint ~/.ssh/id_rsa.pub', 'the same SHA256: value as `ssh-keygen -lf ~/.ssh/id_rsa.pub`')
     .example('$0 fingerprint keys/serverPK.pem', 'what the client pins; compare it with the server operator')
-    .example('$0 fingerprint keys/server.pem', 'the same fingerprint, from the private key')
 }
 
-export function printFingerprint(args: FingerprintArgs): void {
-  const first = loadPublicKey(args.file) // clear KeyErrors for a missing or invalid file
-  const blocks = readFileSync(args.file, 'utf8').match(/-----BEGIN /g)?.length ?? 0
-  const keys = blocks > 1 ? loadAuthorizedKeys(args.file) : [first]
-  process.stdout.write(keys.map(k => fingerprint(k) + '\n').join(''))
+export async function printFingerprint(args: FingerprintArgs): Promise<void> {
+  const text = readKeyText(args.file, 'key file')
+  const keys = /PRIVATE KEY-----/.test(text) ? [await loadOwnKey(args.file, args)] : parsePublicKeys(text, `key file ${args.file}`)
+  process.stdout.write(keys.map(k => sshFingerprint(k) + '\n').join(''))
 }

@@ -8,10 +8,19 @@ import { readFileSync } from 'node:fs'
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { SecurePipeError, UsageError } from '../index.js'
+import { authorize, authorizeBuilder, type AuthorizeArgs } from './authorize.js'
+import { authorized, authorizedBuilder } from './authorized.js'
 import { fingerprintBuilder, printFingerprint, type FingerprintArgs } from './fingerprint.js'
+import { id, idBuilder } from './id.js'
+import { init, initBuilder, type InitArgs } from './init.js'
+import { pin, pinBuilder, type PinArgs } from './pin.js'
+import { pins, pinsBuilder } from './pins.js'
+import { revoke, revokeBuilder, type RevokeArgs } from './revoke.js'
+import { unpin, unpinBuilder, type UnpinArgs } from './unpin.js'
 import { keygen, keygenBuilder, type KeygenArgs } from './keygen.js'
 import { recv, recvBuilder, type RecvArgs } from './recv.js'
 import { EXIT_OK, reportError } from './report.js'
+import { usageSentence } from './usage.js'
 import { send, sendBuilder } from './send.js'
 import type { TransferArgs } from './options.js'
 
@@ -26,25 +35,39 @@ function packageVersion(): string {
 
 const EPILOGUE = `Exit codes: 0 success; 1 unexpected; 2 usage, file or key problem; 3 authentication; \
 4 integrity, framing, truncation or receipt mismatch; 5 network or timeout; 130/143 interrupted (SIGINT/SIGTERM).
-Key files: NAME.pem is a private key (PKCS#8, mode 0600), NAMEPK.pem its public key (SPKI).`
+Keys live in $SECURE_PIPE_HOME, else the platform's config directory (~/.config/secure-pipe on Linux).`
 
-const COMMANDS = ['keygen', 'fingerprint', 'send', 'recv']
+const COMMANDS = ['init', 'id', 'authorize', 'authorized', 'revoke', 'pin', 'pins', 'unpin', 'keygen', 'fingerprint', 'send', 'recv']
 
-/** yargs reports usage problems here; errors from our handlers pass through unchanged. */
-function failHandler(argv: string[]) {
+/** yargs reports usage problems here, rewritten as sentences; errors from our handlers pass through unchanged. */
+function failHandler(argv: string[], options: () => string[]) {
   const command = COMMANDS.find(c => argv.includes(c))
   return (msg: string | null | undefined, err: Error | undefined): never => {
     if (err instanceof SecurePipeError) throw err
     if (err && err.name !== 'YError') throw err
-    const text = (msg ?? err?.message ?? 'invalid usage').replace(/:\s*\n\s*/g, ': ')
+    const text = usageSentence(msg ?? err?.message ?? 'invalid usage', { options: options(), argv, ...(command ? { command } : {}) })
     throw new UsageError(`${text.replace(/\.$/, '')}; see 'secure-pipe ${command ? command + ' ' : ''}--help'`)
   }
 }
 
 function cli(argv: string[]) {
-  return yargs(argv)
+  const y = yargs(argv)
+  // The options known where parsing failed (the command's own, once it is chosen), for "did you mean".
+  const options = (): string[] => Object.keys((y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key)
+  return y
     .scriptName('secure-pipe')
     .usage('$0 <command> [options]\n\nMove files and byte streams over TCP between pinned RSA keys, with AES-CCM records.')
+    .command('init', 'create this machine\'s identity (one key pair for both roles) in the key home', initBuilder,
+      argv => init(argv as unknown as InitArgs))
+    .command('id', 'print this machine\'s public key as one line to give to peers, and its fingerprint', idBuilder, () => id())
+    .command('authorize <key..>', 'allow the peer with this public key (file or pasted line) to connect to this machine', authorizeBuilder,
+      argv => authorize(argv as unknown as AuthorizeArgs))
+    .command('authorized', 'list the keys allowed to connect', authorizedBuilder, () => authorized())
+    .command('revoke <which>', 'remove an authorized key by name or fingerprint', revokeBuilder, argv => revoke(argv as unknown as RevokeArgs))
+    .command('pin <target> <key..>', 'record the public key of HOST[:PORT], which `send --connect` checks', pinBuilder,
+      argv => pin(argv as unknown as PinArgs))
+    .command('pins', 'list pinned peers', pinsBuilder, () => pins())
+    .command('unpin <target>', 'forget the key pinned for HOST[:PORT]', unpinBuilder, argv => unpin(argv as unknown as UnpinArgs))
     .command('keygen', 'generate an RSA key pair: NAME.pem (private) and NAMEPK.pem (public)', keygenBuilder,
       argv => keygen(argv as unknown as KeygenArgs))
     .command('fingerprint <file>', 'print the SHA256 fingerprint of a public or private key file', fingerprintBuilder,
@@ -53,10 +76,11 @@ function cli(argv: string[]) {
       argv => send(argv as unknown as TransferArgs))
     .command('recv [file]', 'receive into FILE (atomically) or stdout (listens by default)', recvBuilder,
       argv => recv(argv as unknown as RecvArgs))
-    .example('$0 keygen --name server && $0 keygen --name client', 'create keys/server.pem, keys/serverPK.pem, keys/client.pem, keys/clientPK.pem')
-    .example('$0 recv out.bin', 'on the receiving machine')
-    .example('$0 send in.bin', 'on the sending machine')
-    .demandCommand(1, 'name a command: keygen, fingerprint, send or recv')
+    .example('$0 init && $0 id', 'on each machine: create the identity, print the line to give the other side')
+    .example('$0 authorize ssh-rsa AAAA... && $0 recv --listen 0.0.0.0:7070 out.bin', 'on the receiving machine')
+    .example('$0 pin HOST:7070 ssh-rsa AAAA... && $0 send --connect HOST:7070 in.bin', 'on the sending machine')
+    .completion('completion', 'print a bash/zsh completion script: secure-pipe completion >> ~/.bashrc')
+    .demandCommand(1, 'name a command: init, id, authorize, pin, send, recv... (see --help)')
     .recommendCommands()
     .strict()
     .epilogue(EPILOGUE)
@@ -66,7 +90,7 @@ function cli(argv: string[]) {
     .alias('V', 'version')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
-    .fail(failHandler(argv))
+    .fail(failHandler(argv, options))
 }
 
 /** Run the CLI; resolves with the exit code (it never throws). */

@@ -5,14 +5,16 @@
  */
 import type { KeyObject } from 'node:crypto'
 import type { Argv } from 'yargs'
-import { loadAuthorizedKeys, loadPrivateKey, loadPublicKey, UsageError } from '../index.js'
+import { UsageError } from '../index.js'
 import { parseAddress, type Address } from './address.js'
+import { roleKeys } from './key-defaults.js'
+import { loadOwnKey, passphraseOptions, type PassphraseArgs } from './passphrase.js'
 
 export const CIPHER_CHOICES = ['aes-128-ccm', 'aes-256-ccm'] as const
 export type CipherChoice = typeof CIPHER_CHOICES[number]
 
 /** The parsed flags common to both transfer commands. */
-export interface TransferArgs {
+export interface TransferArgs extends PassphraseArgs {
   file?: string
   listen?: string
   connect?: string
@@ -29,14 +31,14 @@ export interface TransferArgs {
 }
 
 export function transferOptions<T>(y: Argv<T>): Argv<T> {
-  return y
+  return passphraseOptions(y)
     .positional('file', { type: 'string', describe: 'file to read or write; - or nothing means stdin / stdout' })
     .option('listen', { alias: 'l', type: 'string', requiresArg: false, describe: 'listen on HOST:PORT and act as the handshake server (empty: 127.0.0.1:7070)' })
     .option('connect', { alias: 'c', type: 'string', requiresArg: false, describe: 'connect to HOST:PORT and act as the handshake client (empty: 127.0.0.1:7070)' })
     .conflicts('listen', 'connect')
-    .option('key', { alias: 'k', type: 'string', describe: 'own private key (default keys/server.pem when listening, keys/client.pem when connecting)' })
-    .option('authorized', { type: 'string', describe: 'listening side: PEM file or directory of allowed peer public keys (default keys/clientPK.pem)' })
-    .option('server-key', { type: 'string', describe: 'connecting side: the pinned public key of the listener (default keys/serverPK.pem)' })
+    .option('key', { alias: 'k', type: 'string', requiresArg: true, describe: 'own private key, PEM or OpenSSH (default: the identity from `secure-pipe init`)' })
+    .option('authorized', { type: 'string', requiresArg: true, describe: 'listening side: file (PEM or ssh-rsa lines) or directory of allowed peer public keys (default: authorized_keys of the key home)' })
+    .option('server-key', { type: 'string', requiresArg: true, describe: 'connecting side: the listener\'s public key (default: the key pinned for HOST:PORT or HOST with `secure-pipe pin`)' })
     .option('cipher', { choices: CIPHER_CHOICES, describe: 'record cipher to require (default: offer aes-128-ccm, then aes-256-ccm)' })
     .option('handshake-timeout', { type: 'number', describe: 'seconds allowed for the handshake (library default 10)' })
     .option('idle-timeout', { type: 'number', describe: 'seconds without traffic before the connection is dropped (default: none; 60 with --keep-open)' })
@@ -53,23 +55,25 @@ export function fileArg(file: string | undefined): string | undefined {
 
 export type Role =
   | { mode: 'listen', address: Address, privateKey: KeyObject, authorizedKeys: KeyObject[] }
-  | { mode: 'connect', address: Address, privateKey: KeyObject, serverPublicKey: KeyObject }
+  | { mode: 'connect', address: Address, privateKey: KeyObject, serverPublicKey: KeyObject, pinnedIn: string }
 
-/** Decide listen or connect (`defaultMode` when neither flag is given) and load that role's keys. */
-export function resolveRole(args: TransferArgs, defaultMode: 'listen' | 'connect'): Role {
+/** Decide listen or connect (`defaultMode` when neither flag is given) and load that role's keys (keys.ts). */
+export async function resolveRole(args: TransferArgs, defaultMode: 'listen' | 'connect'): Promise<Role> {
   const mode = args.listen !== undefined ? 'listen' : args.connect !== undefined ? 'connect' : defaultMode
   if (mode === 'listen') {
     if (args.serverKey !== undefined) throw new UsageError('--server-key applies only when connecting; the listening side names allowed peers with --authorized')
     const address = parseAddress(args.listen ?? '', '--listen')
+    const keys = roleKeys(args, mode)
     // Authorized keys first: the usual mistake is a missing peer key, and it costs no RSA work.
-    const authorizedKeys = loadAuthorizedKeys(args.authorized ?? 'keys/clientPK.pem')
-    return { mode, address, authorizedKeys, privateKey: loadPrivateKey(args.key ?? 'keys/server.pem') }
+    const authorizedKeys = keys.authorizedKeys()
+    return { mode, address, authorizedKeys, privateKey: await loadOwnKey(keys.own, args) }
   }
   if (args.authorized !== undefined) throw new UsageError('--authorized applies only when listening; the connecting side pins the listener with --server-key')
-  const address = parseAddress(args.connect ?? '', '--connect')
+  const address = parseAddress(args.connect ?? '', '--connect', { bareHost: true })
   if (address.port === 0) throw new UsageError('--connect needs a port other than 0')
-  const privateKey = loadPrivateKey(args.key ?? 'keys/client.pem')
-  return { mode, address, privateKey, serverPublicKey: loadPublicKey(args.serverKey ?? 'keys/serverPK.pem') }
+  const keys = roleKeys(args, mode)
+  const privateKey = await loadOwnKey(keys.own, args)
+  return { mode, address, privateKey, ...keys.serverKey(address) }
 }
 
 /** Library options from the flags (seconds on the command line, milliseconds in the API). */

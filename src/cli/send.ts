@@ -12,6 +12,7 @@ import { ioError } from './atomic-file.js'
 import { openStream, type SecureStream } from './endpoint.js'
 import { Meter } from './meter.js'
 import { fileArg, resolveRole, seconds, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
+import { peerId } from './peer-id.js'
 import { createProgress, summaryLine, type Progress } from './progress.js'
 import { checkReceipt, collectReceipt, DEFAULT_RECEIPT_TIMEOUT_MS, noReceiptError, receiptWithin } from './receipt.js'
 import { createLog } from './report.js'
@@ -24,7 +25,7 @@ export interface SendArgs extends TransferArgs {
 export function sendBuilder<T>(y: Argv<T>): Argv<T> {
   return transferOptions(y)
     .option('receipt-timeout', { type: 'number', describe: `seconds to wait for the delivery receipt after the end of the data (default ${DEFAULT_RECEIPT_TIMEOUT_MS / 1000})` })
-    .example('$0 send data.bin', 'connect to 127.0.0.1:7070 with keys/client.pem, pin keys/serverPK.pem, send data.bin')
+    .example('$0 send --connect fileserver:7070 data.bin', 'send data.bin with this machine\'s identity, checking the key pinned for fileserver')
     .example('tar c dir | $0 send --connect host:7070', 'send stdin')
     .example('$0 send --connect 10.0.0.5:7070 --key me.pem --server-key theirPK.pem f.iso', 'explicit keys')
     .example('$0 send --listen 0.0.0.0:7070 f.iso', 'wait for a `recv --connect` to fetch the file')
@@ -49,7 +50,7 @@ export async function send(args: SendArgs): Promise<void> {
   const source = await openSource(fileArg(args.file))
   const session = sessionOptions(args) // flag errors before key errors
   const receiptMs = args.receiptTimeout === undefined ? DEFAULT_RECEIPT_TIMEOUT_MS : seconds(args.receiptTimeout, '--receipt-timeout')
-  const role = resolveRole(args, 'connect')
+  const role = await resolveRole(args, 'connect')
   const log = createLog(args.quiet === true)
   let stream: SecureStream | undefined
   let progress: Progress | undefined
@@ -59,7 +60,7 @@ export async function send(args: SendArgs): Promise<void> {
     const startedAt = performance.now()
     progress = await createProgress(wantProgress(args), 'send', source.size)
     const { bytes, sha256 } = await sendAndConfirm(stream, source, progress, receiptMs, args.sha256 === true)
-    log.info(summaryLine('sent', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ', receipt verified'))
+    log.info(summaryLine('sent', bytes, startedAt, peerId(stream), ', receipt verified'))
     if (sha256) log.info(sha256)
   } catch (err) {
     source.stream.destroy()

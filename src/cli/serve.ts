@@ -10,6 +10,7 @@ import { UsageError } from '../index.js'
 import { ioError } from './atomic-file.js'
 import { listen, openStream, type SecureStream } from './endpoint.js'
 import { fileArg, resolveRole, sessionOptions, wantProgress, type Role, type TransferArgs } from './options.js'
+import { peerId } from './peer-id.js'
 import { createProgress, summaryLine } from './progress.js'
 import { fileOutput, receiveInto, type Output } from './receive.js'
 import { createLog, formatError, type Log } from './report.js'
@@ -31,7 +32,7 @@ export async function serve(args: TransferArgs & ServeArgs): Promise<void> {
   const dir = args.outputDir ?? ''
   if (dir === '') throw new UsageError('--output-dir needs a directory')
   const session = sessionOptions(args) // flag errors before key errors
-  const role = resolveRole(args, 'listen')
+  const role = await resolveRole(args, 'listen')
   if (args.keepOpen && role.mode !== 'listen') throw new UsageError('--keep-open serves transfers as the listening side; drop --connect')
   await mkdir(dir, { recursive: true }).catch(err => { throw ioError(err, `cannot create --output-dir ${dir}`) })
   const log = createLog(args.quiet === true)
@@ -68,7 +69,7 @@ async function receiveOne(stream: SecureStream, dir: string, active: Set<{ strea
     const startedAt = performance.now()
     entry.output = await fileOutput(uniqueName(dir), false)
     const { bytes } = await receiveInto(stream, entry.output, await createProgress(opts.progress, 'recv'), log, opts.sha256)
-    log.info(summaryLine('received', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ` into ${entry.output.name}`))
+    log.info(summaryLine('received', bytes, startedAt, peerId(stream), ` into ${entry.output.name}`))
   } catch (err) {
     stream.destroy()
     throw err

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fingerprint, loadPrivateKey, loadPublicKey } from '../../src/index.js'
+import { loadPrivateKey, loadPublicKey, sshFingerprint } from '../../src/index.js'
 import { ROOT, runCli, tempDir } from '../helpers/cli.js'
 
 const mode = (p: string): number => statSync(p).mode & 0o777
@@ -19,12 +19,12 @@ t.test('issue 3: keygen writes NAME.pem (PKCS#8, 0600) and NAMEPK.pem (SPKI) and
   t.equal(mode(priv), 0o600, 'private key is mode 0600')
   t.match(readFileSync(priv, 'utf8'), /^-----BEGIN PRIVATE KEY-----/, 'PKCS#8')
   t.match(readFileSync(pub, 'utf8'), /^-----BEGIN PUBLIC KEY-----/, 'SPKI')
-  const fp = fingerprint(loadPublicKey(pub))
+  const fp = sshFingerprint(loadPublicKey(pub))
   const out = r.stdout.toString()
   t.match(out, priv)
   t.match(out, pub)
   t.match(out, fp)
-  t.equal(fingerprint(loadPrivateKey(priv)), fp, 'the two files are one pair')
+  t.equal(sshFingerprint(loadPrivateKey(priv)), fp, 'the two files are one pair')
 })
 
 t.test('issue 3: keygen refuses to overwrite without --force (exit 2) and overwrites with it', async t => {
@@ -50,10 +50,10 @@ t.test('issue 3: keygen rejects a bad size or name with exit 2', async t => {
   }
 })
 
-t.test('issue 3: fingerprint of a public or private key file equals the library fingerprint()', async t => {
+t.test('issue 3: fingerprint of a public or private key file equals the library sshFingerprint()', async t => {
   const dir = tempDir(t)
   t.equal((await runCli(t, ['keygen', '--name', 'k', '--out', dir, '--bits', '2048'])).code, 0)
-  const expected = fingerprint(loadPublicKey(join(dir, 'kPK.pem')))
+  const expected = sshFingerprint(loadPublicKey(join(dir, 'kPK.pem')))
   t.match(expected, /^SHA256:[A-Za-z0-9+/]{43}$/)
   for (const f of ['kPK.pem', 'k.pem']) {
     const r = await runCli(t, ['fingerprint', join(dir, f)])
@@ -69,7 +69,7 @@ t.test('issue 3: fingerprint lists every key of an authorized keys file', async 
   writeFileSync(both, readFileSync(join(dir, 'aPK.pem'), 'utf8') + readFileSync(join(dir, 'bPK.pem'), 'utf8'))
   const r = await runCli(t, ['fingerprint', both])
   t.equal(r.code, 0, r.stderr)
-  t.equal(r.stdout.toString(), ['a', 'b'].map(n => fingerprint(loadPublicKey(join(dir, `${n}PK.pem`)))).join('\n') + '\n')
+  t.equal(r.stdout.toString(), ['a', 'b'].map(n => sshFingerprint(loadPublicKey(join(dir, `${n}PK.pem`)))).join('\n') + '\n')
 })
 
 t.test('issue 3: fingerprint of a missing or non-key file is exit 2 (ERR_KEY)', async t => {

@@ -35,7 +35,8 @@ export function spawnCli(t: Teardown, args: string[], opts: { cwd?: string, time
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: opts.cwd ?? ROOT,
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...opts.env },
+    // Never the user's own key home (issue 10): a path nothing creates unless a test does.
+    env: { ...process.env, SECURE_PIPE_HOME: join(tmpdir(), `secure-pipe-test-home-${process.pid}`), ...opts.env },
   })
   const out: Buffer[] = []
   let err = ''

@@ -6,7 +6,7 @@ import t from 'tap'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fingerprint, loadAuthorizedKeys, loadPrivateKey, loadPublicKey, writeKeyPair } from '../../src/keys.js'
+import { fingerprint, loadAuthorizedKeys, loadPrivateKey, loadPublicKey, sshFingerprint, writeKeyPair } from '../../src/keys.js'
 import { pem, testKeys } from '../helpers/keys.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'secure-pipe-keys-'))
@@ -54,8 +54,8 @@ t.test('SPEC 3.7, 9: writeKeyPair: private key mode 0600, loadable pair, refusal
   t.equal(first.privateKeyPath, join(out, 'server.pem'))
   t.equal(first.publicKeyPath, join(out, 'serverPK.pem'))
   t.equal(statSync(first.privateKeyPath).mode & 0o777, 0o600, 'private key mode 0600')
-  t.equal(fingerprint(loadPrivateKey(first.privateKeyPath)), first.fingerprint, 'the private key matches the fingerprint')
-  t.equal(fingerprint(loadPublicKey(first.publicKeyPath)), first.fingerprint, 'the public key matches the fingerprint')
+  t.equal(sshFingerprint(loadPrivateKey(first.privateKeyPath)), first.fingerprint, 'the private key matches the fingerprint')
+  t.equal(sshFingerprint(loadPublicKey(first.publicKeyPath)), first.fingerprint, 'the public key matches the fingerprint')
 
   const before = [readFileSync(first.privateKeyPath, 'utf8'), readFileSync(first.publicKeyPath, 'utf8')]
   t.throws(() => writeKeyPair({ dir: out, name: 'server', bits: 2048 }), { code: 'ERR_KEY' }, 'refuses to overwrite')
@@ -68,6 +68,6 @@ t.test('SPEC 3.7, 9: writeKeyPair: private key mode 0600, loadable pair, refusal
   const second = writeKeyPair({ dir: out, name: 'server', bits: 2048, force: true })
   t.not(second.fingerprint, first.fingerprint, 'force writes a new pair')
   t.equal(statSync(second.privateKeyPath).mode & 0o777, 0o600, 'an overwritten private key is mode 0600 again')
-  t.equal(fingerprint(loadPublicKey(second.publicKeyPath)), second.fingerprint)
+  t.equal(sshFingerprint(loadPublicKey(second.publicKeyPath)), second.fingerprint)
   t.throws(() => writeKeyPair({ dir: out, name: '../escape' }), RangeError, 'names cannot hold paths')
 })

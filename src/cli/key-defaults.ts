@@ -1,0 +1,64 @@
+/**
+ * Where `send` and `recv` find keys (issue 10): flags first (`--key`, `--authorized`,
+ * `--server-key`, so `serverPK.pem` files keep working), then the key home (identity,
+ * authorized_keys, the pin for HOST:PORT or HOST), then the old per-role files under ./keys
+ * (migration). When nothing is found the message says which command to run.
+ */
+import { existsSync } from 'node:fs'
+import type { KeyObject } from 'node:crypto'
+import { findPin, hasIdentity, keyHome, KeyError, listAuthorized, loadAuthorizedKeys, loadPublicKey, type KeyHome } from '../index.js'
+import { formatAddress, type Address } from './address.js'
+import type { TransferArgs } from './options.js'
+
+/** The seed's defaults, one key pair per role (README "Migrating from keys/"). */
+const LEGACY = {
+  listen: { own: 'keys/server.pem', peers: 'keys/clientPK.pem' },
+  connect: { own: 'keys/client.pem', peers: 'keys/serverPK.pem' },
+} as const
+
+export interface RoleKeys {
+  own: string
+  authorizedKeys(): KeyObject[]
+  serverKey(address: Address): { serverPublicKey: KeyObject, pinnedIn: string }
+}
+
+export function roleKeys(args: TransferArgs, mode: 'listen' | 'connect', home: KeyHome = keyHome()): RoleKeys {
+  const legacy = !hasIdentity(home) && existsSync(LEGACY[mode].own) ? LEGACY[mode] : undefined
+  let noted = false
+  const old = (path: string): string => {
+    if (!noted && args.quiet !== true) {
+      process.stderr.write(`secure-pipe: using the old default ${path}; run \`secure-pipe init\` once to get one identity for both roles in ${home.dir}\n`)
+    }
+    noted = true
+    return path
+  }
+  return {
+    own: args.key ?? (legacy ? old(legacy.own) : ownIdentity(home)),
+    authorizedKeys: () => args.authorized !== undefined ? loadAuthorizedKeys(args.authorized)
+      : legacy ? loadAuthorizedKeys(old(legacy.peers)) : homeAuthorized(home),
+    serverKey: address => args.serverKey !== undefined ? { serverPublicKey: loadPublicKey(args.serverKey), pinnedIn: args.serverKey }
+      : legacy ? { serverPublicKey: loadPublicKey(old(legacy.peers)), pinnedIn: legacy.peers } : homePin(home, address),
+  }
+}
+
+function ownIdentity(home: KeyHome): string {
+  if (hasIdentity(home)) return home.identity
+  throw new KeyError(`there is no identity in ${home.dir}: run \`secure-pipe init\` once on this machine (or pass --key FILE)`)
+}
+
+function homeAuthorized(home: KeyHome): KeyObject[] {
+  const entries = listAuthorized(home)
+  if (entries.length === 0) {
+    throw new KeyError(`no peer may connect yet (${home.authorizedKeys} lists none): run \`secure-pipe authorize KEY\` with the line the peer's \`secure-pipe id\` prints (or pass --authorized FILE)`)
+  }
+  return entries.map(e => e.key)
+}
+
+function homePin(home: KeyHome, address: Address): { serverPublicKey: KeyObject, pinnedIn: string } {
+  const target = formatAddress(address)
+  const pin = findPin(home, target.toLowerCase(), address.host.toLowerCase()) // host names are case-insensitive; pins are stored lowercased
+  if (!pin) {
+    throw new KeyError(`no key is pinned for ${target} in ${home.pins}: run \`secure-pipe pin ${target} KEY\` with the line \`secure-pipe id\` prints on that machine (or pass --server-key FILE)`)
+  }
+  return { serverPublicKey: pin.key, pinnedIn: `${home.pins} (pin for ${pin.target})` }
+}

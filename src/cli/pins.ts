@@ -1,0 +1,14 @@
+/** `secure-pipe pins` (issue 10): list pinned peers, one `TARGET FINGERPRINT COMMENT` line each. */
+import type { Argv } from 'yargs'
+import { keyHome, listPins } from '../index.js'
+
+export function pinsBuilder<T>(y: Argv<T>): Argv<T> {
+  return y.example('$0 pins', 'the peers this machine knows, by HOST or HOST:PORT')
+}
+
+export function pins(): void {
+  const home = keyHome()
+  const entries = listPins(home)
+  if (entries.length === 0) process.stderr.write(`no peer is pinned yet (${home.pins}); add one with \`secure-pipe pin HOST[:PORT] KEY\`\n`)
+  process.stdout.write(entries.map(e => `${e.target} ${e.fingerprint}${e.comment ? ' ' + e.comment : ''}\n`).join(''))
+}
