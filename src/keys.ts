@@ -7,13 +7,15 @@
 import { lstatSync, mkdirSync, readFileSync, readdirSync, statSync, type Stats } from 'node:fs'
 import { join } from 'node:path'
 import type { KeyObject } from 'node:crypto'
-import { fingerprint, generateRsaKeyPair, parsePublicKey } from './crypto/rsa.js'
+import { generateRsaKeyPair, parsePublicKey } from './crypto/rsa.js'
 import { formatSshPublicKey, isEncryptedPrivateKey, parseAnyPrivateKey, parseSshPublicKey, sshFingerprint } from './crypto/openssh.js'
 import { RSA_DEFAULT_BITS } from './constants.js'
 import { KeyError } from './errors.js'
 import { writeKeyFile } from './key-file.js'
 import { shellQuote } from './shell-quote.js'
 
+/** A key's fingerprint as `ssh-keygen -lf` prints it (`SHA256:...`): the one form secure-pipe shows anywhere. */
+const fingerprint = sshFingerprint
 export { fingerprint, formatSshPublicKey, shellQuote, sshFingerprint }
 
 /** The sentence every "private key where a public key belongs" refusal carries (issue 10). */

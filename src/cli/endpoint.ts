@@ -7,7 +7,6 @@ import { connect, createServer, type FailureReport, type SecureServer, type Secu
 import { formatAddress, type Address } from './address.js'
 import { connectError, listenError, refusedKeyNote } from './net-messages.js'
 import type { Role } from './options.js'
-import { fingerprintIndex, rememberPeer } from './peer-id.js'
 import { formatError, type Log } from './report.js'
 
 export type { SecureServer, SecureStream }
@@ -19,9 +18,7 @@ export async function openStream(role: Role, opts: SessionOptions, log: Log): Pr
   if (role.mode === 'connect') {
     const { host, port } = role.address
     try {
-      const stream = await connect({ ...opts, host, port, privateKey: role.privateKey, serverPublicKey: role.serverPublicKey })
-      rememberPeer(stream, fingerprintIndex([role.serverPublicKey]))
-      return stream
+      return await connect({ ...opts, host, port, privateKey: role.privateKey, serverPublicKey: role.serverPublicKey })
     } catch (err) {
       throw connectError(err, role)
     }
@@ -37,11 +34,7 @@ type ListenRole = Extract<Role, { mode: 'listen' }>
  * further failures from the same source within the interval as one line of counts (issue 8).
  */
 export async function listen(role: ListenRole, opts: SessionOptions, log: Log, onStream: (s: SecureStream) => void): Promise<SecureServer> {
-  const index = fingerprintIndex(role.authorizedKeys)
-  const server = createServer({ ...opts, privateKey: role.privateKey, authorizedKeys: role.authorizedKeys }, s => {
-    rememberPeer(s, index)
-    onStream(s)
-  })
+  const server = createServer({ ...opts, privateKey: role.privateKey, authorizedKeys: role.authorizedKeys }, onStream)
   server.on('handshakeFailures', (r: FailureReport) => log.warn(failureLine(r)))
   await new Promise<void>((resolve, reject) => {
     server.once('error', err => reject(listenError(err, role)))

@@ -14,7 +14,7 @@ type ConnectRole = Extract<Role, { mode: 'connect' }>
 export function connectError(err: unknown, role: ConnectRole): SecurePipeError {
   const addr = formatAddress(role.address)
   const e = toNetworkError(err)
-  if (e.code === 'ERR_AUTH' && /pinned server key/.test(e.message)) {
+  if (e.code === 'ERR_AUTH' && /could not prove it holds|does not hold the key you pinned/.test(e.message)) {
     return new AuthError(`the server at ${addr} could not prove it holds the key pinned in ${role.pinnedIn} (${sshFingerprint(role.serverPublicKey)}): that pin is wrong (compare it with \`secure-pipe id\` on ${role.address.host}) or someone is in the middle`, { cause: err })
   }
   if (e.code === 'ERR_AUTH' && /refused this client's key/.test(e.message)) {

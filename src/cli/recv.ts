@@ -7,7 +7,6 @@ import type { Argv } from 'yargs'
 import { checkDestination, isDevice } from './atomic-file.js'
 import { openStream, type SecureStream } from './endpoint.js'
 import { fileArg, resolveRole, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
-import { peerId } from './peer-id.js'
 import { createProgress, summaryLine, type Progress } from './progress.js'
 import { deviceOutput, fileOutput, receiveInto, stdoutOutput, type Output } from './receive.js'
 import { createLog } from './report.js'
@@ -50,7 +49,7 @@ export async function recv(args: RecvArgs): Promise<void> {
     output = file === undefined ? stdoutOutput() : await isDevice(file) ? deviceOutput(file) : await fileOutput(file, args.force === true)
     progress = await createProgress(wantProgress(args), 'recv')
     const { bytes } = await receiveInto(stream, output, progress, log, args.sha256 === true)
-    log.info(summaryLine('received', bytes, startedAt, peerId(stream), ` into ${output.name}`))
+    log.info(summaryLine('received', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ` into ${output.name}`))
   } catch (err) {
     output?.abort()
     stream?.destroy() // no receipt: the sender reports that we may not have the data

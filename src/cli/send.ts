@@ -12,7 +12,6 @@ import { ioError } from './atomic-file.js'
 import { openStream, type SecureStream } from './endpoint.js'
 import { Meter } from './meter.js'
 import { fileArg, resolveRole, seconds, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
-import { peerId } from './peer-id.js'
 import { createProgress, summaryLine, type Progress } from './progress.js'
 import { checkReceipt, collectReceipt, DEFAULT_RECEIPT_TIMEOUT_MS, noReceiptError, receiptWithin } from './receipt.js'
 import { createLog } from './report.js'
@@ -60,7 +59,7 @@ export async function send(args: SendArgs): Promise<void> {
     const startedAt = performance.now()
     progress = await createProgress(wantProgress(args), 'send', source.size)
     const { bytes, sha256 } = await sendAndConfirm(stream, source, progress, receiptMs, args.sha256 === true)
-    log.info(summaryLine('sent', bytes, startedAt, peerId(stream), ', receipt verified'))
+    log.info(summaryLine('sent', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ', receipt verified'))
     if (sha256) log.info(sha256)
   } catch (err) {
     source.stream.destroy()

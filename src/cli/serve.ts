@@ -10,7 +10,6 @@ import { UsageError } from '../index.js'
 import { ioError } from './atomic-file.js'
 import { listen, openStream, type SecureStream } from './endpoint.js'
 import { fileArg, resolveRole, sessionOptions, wantProgress, type Role, type TransferArgs } from './options.js'
-import { peerId } from './peer-id.js'
 import { createProgress, summaryLine } from './progress.js'
 import { fileOutput, receiveInto, type Output } from './receive.js'
 import { createLog, formatError, type Log } from './report.js'
@@ -69,7 +68,7 @@ async function receiveOne(stream: SecureStream, dir: string, active: Set<{ strea
     const startedAt = performance.now()
     entry.output = await fileOutput(uniqueName(dir), false)
     const { bytes } = await receiveInto(stream, entry.output, await createProgress(opts.progress, 'recv'), log, opts.sha256)
-    log.info(summaryLine('received', bytes, startedAt, peerId(stream), ` into ${entry.output.name}`))
+    log.info(summaryLine('received', bytes, startedAt, stream.peerFingerprint ?? 'unknown', ` into ${entry.output.name}`))
   } catch (err) {
     stream.destroy()
     throw err

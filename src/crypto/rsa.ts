@@ -107,7 +107,6 @@ export function parseSpki(der: Buffer): KeyObject {
 
 // A handshake needs the SPKI and fingerprint of long-lived keys on every connection: export once per KeyObject.
 const spkiCache = new WeakMap<KeyObject, Buffer>()
-const fingerprintCache = new WeakMap<KeyObject, string>()
 
 export function spkiDer(key: KeyObject): Buffer {
   let der = spkiCache.get(key)
@@ -129,16 +128,6 @@ export function keyId(key: KeyObject): Buffer {
     keyIdCache.set(key, id)
   }
   return id
-}
-
-/** `SHA256:` + unpadded base64 of the SPKI DER, the form `ssh-keygen -l` prints. */
-export function fingerprint(key: KeyObject): string {
-  let fp = fingerprintCache.get(key)
-  if (!fp) {
-    fp = 'SHA256:' + createHash('sha256').update(spkiDer(key)).digest('base64').replace(/=+$/, '')
-    fingerprintCache.set(key, fp)
-  }
-  return fp
 }
 
 /** A new RSA key pair; PEM strings (PKCS#8 private, SPKI public). */

@@ -2,7 +2,8 @@
  * The client's handshake state machine (SPEC 3.1, 3.4, 3.5): messages in, messages out, no I/O.
  */
 import type { KeyObject } from 'node:crypto'
-import { fingerprint, keyId, keyOption, oaepDecrypt, oaepEncrypt, spkiDer } from '../crypto/rsa.js'
+import { keyId, keyOption, oaepDecrypt, oaepEncrypt, spkiDer } from '../crypto/rsa.js'
+import { sshFingerprint as fingerprint } from '../crypto/openssh.js'
 import { equalConstantTime } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
 import { x25519KeyPair, x25519Shared, type X25519KeyPair } from '../crypto/x25519.js'

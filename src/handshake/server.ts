@@ -2,7 +2,8 @@
  * The server's handshake state machine (SPEC 3.2, 3.3, 3.5): messages in, messages out, no I/O.
  */
 import type { KeyObject } from 'node:crypto'
-import { fingerprint, keyId, keyOption, oaepDecryptOrFallback, oaepEncrypt, parseSpki, spkiDer } from '../crypto/rsa.js'
+import { keyId, keyOption, oaepDecryptOrFallback, oaepEncrypt, parseSpki, spkiDer } from '../crypto/rsa.js'
+import { sshFingerprint as fingerprint } from '../crypto/openssh.js'
 import { equalConstantTime } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
 import { x25519KeyPair, x25519Shared } from '../crypto/x25519.js'
@@ -156,7 +157,7 @@ export class ServerHandshake {
     const peer = key && { key, fingerprint: fingerprint(key), ...(this.#opts.remoteAddress ? { remoteAddress: this.#opts.remoteAddress } : {}) }
     if (peer && this.#opts.authorize && await this.#opts.authorize(peer) === true) return peer.key
     const who = peer ? `a key that is not authorized (${peer.fingerprint})` : 'a key that is not an RSA key of 2048 to 8192 bits'
-    throw refusal(Object.assign(new AuthError(`the client presented ${who}: add its public key to the authorized keys`), { peerFingerprint: peer?.fingerprint ?? null }), ALERT.auth)
+    throw refusal(Object.assign(new AuthError(`the client presented ${who}: add its public key to the authorized keys`), { peerSpki: Buffer.from(spki) }), ALERT.auth)
   }
 
   #parse(frame: Buffer): ReturnType<typeof parseClientHello> {

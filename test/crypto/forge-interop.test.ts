@@ -6,7 +6,8 @@
 import t from 'tap'
 import forge from 'node-forge'
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto'
-import { fingerprint, generateRsaKeyPair, oaepDecrypt, oaepDecryptOrFallback, oaepEncrypt, parsePrivateKey, parsePublicKey } from '../../src/crypto/rsa.js'
+import { generateRsaKeyPair, keyId, oaepDecrypt, oaepDecryptOrFallback, oaepEncrypt, parsePrivateKey, parsePublicKey } from '../../src/crypto/rsa.js'
+import { sshFingerprint as fingerprint } from '../../src/crypto/openssh.js'
 
 const pair = generateRsaKeyPair(2048)
 const privateKey = parsePrivateKey(pair.privateKeyPem)
@@ -106,11 +107,17 @@ t.test('SPEC 3.7: encrypted, undersized, non-RSA and garbage keys give ERR_KEY',
   t.throws(() => generateRsaKeyPair(1024), RangeError, 'generateRsaKeyPair refuses 1024 bits')
 })
 
-t.test('SPEC 3: fingerprint is SHA256: + unpadded base64 of sha256(SPKI DER)', async t => {
+t.test('SPEC 1.5: forge and Node agree on the SPKI DER the key id hashes', async t => {
   // The SPKI DER comes from forge, so the expected value does not reuse the project's export.
   const spki = fromForge(forge.asn1.toDer(forge.pki.publicKeyToAsn1(forgePublic)).getBytes())
   t.same(spki, createPublicKey(privateKey).export({ format: 'der', type: 'spki' }), 'forge and Node agree on the SPKI DER')
-  const expected = 'SHA256:' + createHash('sha256').update(spki).digest('base64').replace(/=+$/, '')
+  t.same(keyId(publicKey), createHash('sha256').update(spki).digest(), 'key id = SHA-256(SPKI DER)')
+})
+
+t.test('issue 10: fingerprint is SHA256: + unpadded base64 of sha256(ssh-rsa blob), as ssh-keygen -l prints', async t => {
+  // The ssh-rsa blob (RFC 4253 section 6.6) comes from forge, so the expected value does not reuse the project's export.
+  const blob = Buffer.from(forge.ssh.publicKeyToOpenSSH(forgePublic).split(' ')[1]!, 'base64')
+  const expected = 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')
   t.equal(fingerprint(publicKey), expected, 'from the public key')
   t.equal(fingerprint(privateKey), expected, 'from the private key')
   t.equal(fingerprint(createPrivateKey(pair.privateKeyPem)), expected, 'from an unchecked KeyObject')

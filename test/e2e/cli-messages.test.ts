@@ -39,7 +39,10 @@ t.test('issue 10: a client the listener does not know is told its fingerprint an
   t.match(r.stderr, new RegExp(`the server at 127\\.0\\.0\\.1:${port} does not accept this machine's key SHA256:\\S+: on that machine run \`secure-pipe authorize\``))
   recv.child.kill('SIGTERM')
   const log = await recv.done
-  t.match(log.stderr, /handshake from 127\.0\.0\.1:\d+ failed: the client presented a key that is not in the authorized keys.*\(ERR_AUTH\)/)
+  const m = /handshake from 127\.0\.0\.1:\d+ failed: the client presented a key that is not authorized \((SHA256:\S+)\).*; the client's key is (SHA256:\S+); to allow it: secure-pipe authorize ssh-rsa \S+ \(ERR_AUTH\)/.exec(log.stderr)
+  t.ok(m, log.stderr)
+  t.equal(m?.[1], m?.[2], 'one fingerprint form, the one ssh-keygen -l prints')
+  t.match(r.stderr, m?.[1] ?? 'no match', 'the client was told the same fingerprint')
 })
 
 t.test('issue 10: network errors name the address (connect refused, listen in use); localhost says what it bound', async t => {
