@@ -76,6 +76,7 @@ export class ServerHandshake {
   #cipher: CipherName | null = null
   /** SPEC 4.4: set by wipe(); a step still waiting (authorize, the thread pool) stops when it resumes. */
   #abandoned = false
+  #step: Promise<unknown> = Promise.resolve()
 
   constructor(opts: ServerHandshakeOptions) {
     this.#keys = [opts?.privateKey].flat().map((k, i, all) => keyOption(k, all.length > 1 ? `privateKey[${i}]` : 'privateKey', 'private'))
@@ -97,7 +98,21 @@ export class ServerHandshake {
    * SPEC 3.2, 3.3: check the ClientHello and answer with ServerHello. Refusals carry an alert.
    * Every check runs before the RSA private-key operation, which runs on the thread pool.
    */
-  async onClientHello(frame: Buffer): Promise<Buffer> {
+  onClientHello(frame: Buffer): Promise<Buffer> {
+    const step = this.#onClientHello(frame)
+    this.#step = step.catch(() => {})
+    return step
+  }
+
+  /**
+   * Settles once no ClientHello step is in flight: a step outlives its connection (the thread
+   * pool's RSA work, an application's authorize), so the server holds its slot until then.
+   */
+  get idle(): Promise<void> {
+    return this.#step.then(() => undefined)
+  }
+
+  async #onClientHello(frame: Buffer): Promise<Buffer> {
     const random = this.#opts.random ?? secureRandom
     const ch = this.#parse(frame)
     const serverKey = this.#keys.find(k => keyId(k).equals(ch.serverKeyId))
