@@ -179,9 +179,15 @@ export class ServerHandshake {
     let key: KeyObject | null = null
     try { key = parseSpki(spki) } catch { /* not an RSA key of an accepted size: refused below */ }
     const peer = key && { key, fingerprint: fingerprint(key), ...(this.#opts.remoteAddress ? { remoteAddress: this.#opts.remoteAddress } : {}) }
-    if (peer && this.#opts.authorize && await this.#opts.authorize(peer) === true) return peer.key
+    let failure: unknown
+    try {
+      if (peer && this.#opts.authorize && await this.#opts.authorize(peer) === true) return peer.key
+    } catch (err) {
+      failure = err // SPEC 3.2 step 3: a callback that fails refuses the key (fail closed), with its error as the cause
+    }
     const who = peer ? `a key that is not authorized (${peer.fingerprint})` : 'a key that is not an RSA key of 2048 to 8192 bits'
-    throw refusal(Object.assign(new AuthError(`the client presented ${who}: add its public key to the authorized keys`), { peerFingerprint: peer?.fingerprint ?? null }), ALERT.auth)
+    const advice = failure === undefined ? 'add its public key to the authorized keys' : 'the authorize callback failed; see the cause'
+    throw refusal(Object.assign(new AuthError(`the client presented ${who}: ${advice}`, failure === undefined ? undefined : { cause: failure }), { peerFingerprint: peer?.fingerprint ?? null }), ALERT.auth)
   }
 
   #parse(frame: Buffer): ReturnType<typeof parseClientHello> {
