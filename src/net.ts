@@ -169,7 +169,11 @@ export class SecureServer extends Server {
       this.#startNext()
     }
     const onError = (err: Error): void => {
-      release(true)
+      // SPEC 13.5: the slot bounds work, not sockets: it frees when the step the peer started
+      // (RSA on the thread pool, authorize) has ended, or after one more handshake timeout.
+      const deadline = setTimeout(() => release(true), this.#timeoutMs)
+      deadline.unref()
+      void machine.idle.then(() => { clearTimeout(deadline); release(true) })
       this.#reportFailure(err, source, stream.remoteAddress)
     }
     stream.once('error', onError)

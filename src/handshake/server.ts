@@ -8,7 +8,7 @@ import { equalConstantTime } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
 import { x25519KeyPair, x25519Shared } from '../crypto/x25519.js'
 import { ALERT, MSG, RANDOM_LENGTH, SECRET_LENGTH, checkCiphers, type CipherName } from '../constants.js'
-import { AuthError, VersionError } from '../errors.js'
+import { AuthError, NetworkError, VersionError } from '../errors.js'
 import { encodeFinished, encodeServerHello, parseClientHello, parseFinished, refusal, serverHelloBound } from './messages.js'
 import { clientFinishedMac, clientSecretLabel, deriveKeys, serverConfirm, serverFinishedMac, serverSecretLabel, sessionKeys, wipeSchedule, type KeySchedule, type SessionKeys } from './keyschedule.js'
 
@@ -75,6 +75,9 @@ export class ServerHandshake {
   #clientKey: KeyObject | null = null
   #schedule: KeySchedule | null = null
   #cipher: CipherName | null = null
+  /** SPEC 4.4: set by wipe(); a step still waiting (authorize, the thread pool) stops when it resumes. */
+  #abandoned = false
+  #step: Promise<unknown> = Promise.resolve()
 
   constructor(opts: ServerHandshakeOptions) {
     this.#keys = [opts?.privateKey].flat().map((k, i, all) => keyOption(k, all.length > 1 ? `privateKey[${i}]` : 'privateKey', 'private'))
@@ -96,13 +99,28 @@ export class ServerHandshake {
    * SPEC 3.2, 3.3: check the ClientHello and answer with ServerHello. Refusals carry an alert.
    * Every check runs before the RSA private-key operation, which runs on the thread pool.
    */
-  async onClientHello(frame: Buffer): Promise<Buffer> {
+  onClientHello(frame: Buffer): Promise<Buffer> {
+    const step = this.#onClientHello(frame)
+    this.#step = step.catch(() => {})
+    return step
+  }
+
+  /**
+   * Settles once no ClientHello step is in flight: a step outlives its connection (the thread
+   * pool's RSA work, an application's authorize), so the server holds its slot until then.
+   */
+  get idle(): Promise<void> {
+    return this.#step.then(() => undefined)
+  }
+
+  async #onClientHello(frame: Buffer): Promise<Buffer> {
     const random = this.#opts.random ?? secureRandom
     const ch = this.#parse(frame)
     const serverKey = this.#keys.find(k => keyId(k).equals(ch.serverKeyId))
     if (!serverKey) throw refusal(new AuthError('the client pinned a server key this server does not hold'), ALERT.serverKey)
     // SPEC 3.2: the client's key is checked before any RSA work, so strangers cost no private-key operation.
     const known = await this.#authorize(ch.spki)
+    this.#checkLive() // SPEC 13.5: no RSA work for a handshake abandoned while authorize ran
     const cipher = ch.ciphers.find(c => this.#ciphers.includes(c))
     if (!cipher) throw refusal(new VersionError(`the client offered no cipher this server allows (${this.#ciphers.join(', ')})`), ALERT.cipher)
     if (this.#opts.replayCheck && !this.#opts.replayCheck(ch.random)) throw new AuthError('the client sent a ClientHello this server has seen before (a replay)')
@@ -112,6 +130,8 @@ export class ServerHandshake {
     const fallback = random(SECRET_LENGTH)
     const kc = await oaepDecryptOrFallback(serverKey, ch.encryptedSecret, clientSecretLabel(ch.bound), fallback)
     fallback.fill(0)
+    if (this.#abandoned) for (const b of [kc, shared]) b.fill(0)
+    this.#checkLive() // SPEC 4.4: a handshake abandoned during the RSA work derives no secret
     const ks = random(SECRET_LENGTH)
     const fields = { cipher, random: random(RANDOM_LENGTH), x25519: ephemeral.publicKey }
     // SPEC 3.3: k_s and the confirmation of k_c, sealed to the client's key under a label bound to the transcript so far.
@@ -144,8 +164,13 @@ export class ServerHandshake {
 
   /** SPEC 4.4: forget every secret (a failed or abandoned handshake). */
   wipe(): void {
+    this.#abandoned = true
     if (this.#schedule) wipeSchedule(this.#schedule, true)
     this.#schedule = null
+  }
+
+  #checkLive(): void {
+    if (this.#abandoned) throw new NetworkError('the handshake was abandoned (the connection closed or timed out) while the server was checking the ClientHello')
   }
 
   /** SPEC 3.2 step 3: the listed keys, then the application's callback; a refusal names the key's fingerprint. */
@@ -155,9 +180,15 @@ export class ServerHandshake {
     let key: KeyObject | null = null
     try { key = parseSpki(spki) } catch { /* not an RSA key of an accepted size: refused below */ }
     const peer = key && { key, fingerprint: fingerprint(key), ...(this.#opts.remoteAddress ? { remoteAddress: this.#opts.remoteAddress } : {}) }
-    if (peer && this.#opts.authorize && await this.#opts.authorize(peer) === true) return peer.key
+    let failure: unknown
+    try {
+      if (peer && this.#opts.authorize && await this.#opts.authorize(peer) === true) return peer.key
+    } catch (err) {
+      failure = err // SPEC 3.2 step 3: a callback that fails refuses the key (fail closed), with its error as the cause
+    }
     const who = peer ? `a key that is not authorized (${peer.fingerprint})` : 'a key that is not an RSA key of 2048 to 8192 bits'
-    throw refusal(Object.assign(new AuthError(`the client presented ${who}: add its public key to the authorized keys`), { peerSpki: Buffer.from(spki) }), ALERT.auth)
+    const advice = failure === undefined ? 'add its public key to the authorized keys' : 'the authorize callback failed; see the cause'
+    throw refusal(Object.assign(new AuthError(`the client presented ${who}: ${advice}`, failure === undefined ? undefined : { cause: failure }), { peerSpki: Buffer.from(spki) }), ALERT.auth)
   }
 
   #parse(frame: Buffer): ReturnType<typeof parseClientHello> {

@@ -21,7 +21,8 @@ export class DecryptStage extends Transform {
   constructor(opts: DecryptOptions) {
     // SPEC 7: one record waits on the input (Node counts objects there); the output is bounded in bytes.
     super({ writableObjectMode: true, writableHighWaterMark: 1, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
-    this.#ready = withProtector(opts.keys, 'receive', p => { this.#protector = p })
+    // SPEC 4.4: a stage destroyed before its keys arrived (a session refused at 'secure') wipes them on arrival.
+    this.#ready = withProtector(opts.keys, 'receive', p => { this.#protector = p; if (this.destroyed) p.wipe() })
     this.#ready.catch(() => {})
   }
 

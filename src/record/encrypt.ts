@@ -28,7 +28,8 @@ export class EncryptStage extends Transform {
   constructor(opts: EncryptOptions) {
     super({ readableObjectMode: true, readableHighWaterMark: 1 }) // SPEC 7: one sealed record waits, whatever its size
     this.#recordSize = checkRecordSize(opts.recordSize)
-    this.#ready = withProtector(opts.keys, 'send', p => { this.#protector = p })
+    // SPEC 4.4: a stage destroyed before its keys arrived (a session refused at 'secure') wipes them on arrival.
+    this.#ready = withProtector(opts.keys, 'send', p => { this.#protector = p; if (this.destroyed) p.wipe() })
     this.#ready.catch(() => {}) // the rejection reaches the stream through _transform/_flush
   }
 
