@@ -58,6 +58,7 @@ export function loadAuthorizedKeys(path: string): KeyObject[] {
   return keys
 }
 
+/** The files `writeKeyPair` wrote, and the new key's fingerprint. */
 export interface WrittenKeyPair { privateKeyPath: string, publicKeyPath: string, fingerprint: string }
 
 /**

@@ -11,8 +11,11 @@ import { checkRsaKey } from './crypto/rsa.js'
 import { NetworkError, SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, type CipherName } from './constants.js'
 
+/** What `connect` needs: where to connect, this client's key, the pinned server key, and the session options. */
 export interface ConnectOptions extends SessionOptions {
+  /** The server's host name or address (default 127.0.0.1). */
   host?: string
+  /** The server's TCP port. */
   port: number
   /** The client's RSA private key. */
   privateKey: KeyObject
@@ -45,6 +48,7 @@ export async function connect(opts: ConnectOptions): Promise<SecureStream> {
   })
 }
 
+/** What `createServer` needs: the server's key(s), the authorized client keys, limits, and the session options. */
 export interface ServerOptions extends SessionOptions {
   /** The server's private key, or several during a key rotation (each client names the one it pinned, SPEC 3.2). */
   privateKey: KeyObject | KeyObject[]
@@ -155,6 +159,15 @@ export class SecureServer extends Server {
   }
 }
 
+/**
+ * Create a `SecureServer`: every accepted connection runs the server's handshake, and each
+ * authenticated peer's `SecureStream` is passed to `onStream` (the `'secureConnection'` event).
+ *
+ * @example
+ *   const server = createServer({ privateKey, authorizedKeys: [clientPublicKey] }, stream => stream.pipe(process.stdout))
+ *   server.on('handshakeError', (err, remote) => console.error(remote, err.code))
+ *   server.listen(7070, '127.0.0.1')
+ */
 export function createServer(opts: ServerOptions, onStream?: (s: SecureStream) => void): SecureServer {
   return new SecureServer(opts, onStream)
 }

@@ -17,6 +17,7 @@ import { DecryptStage } from './record/decrypt.js'
 import { EncryptStage, checkRecordSize } from './record/encrypt.js'
 import type { RandomSource } from './crypto/random.js'
 
+/** Options of one secure session, shared by `connect`, `createServer` and `new SecureStream`. */
 export interface SessionOptions {
   /** SPEC 5.5: plaintext bytes per record (default 64 KiB, at most 1 MiB). Both sides must allow the peer's size. */
   recordSize?: number
@@ -33,6 +34,11 @@ export interface SessionOptions {
 type Transport = Duplex & { setTimeout?(ms: number, cb?: () => void): unknown, setNoDelay?(noDelay?: boolean): unknown, remoteAddress?: string, remotePort?: number }
 
 /**
+ * A secure stream over any duplex transport (a TCP socket, a child process's stdio joined into
+ * one duplex): write plaintext, read the peer's plaintext, each record verified before release.
+ * `connect` and `createServer` build it over TCP; `'secure'` fires when the handshake completes.
+ * The transport must allow half-close (`allowHalfOpen: true` for sockets).
+ *
  * @example
  *   const s = await connect({ host: '127.0.0.1', port: 7070, privateKey, serverPublicKey })
  *   s.end('hello')
