@@ -11,14 +11,14 @@ import { spawnSync } from 'node:child_process'
 /** Per folder, the files that exercise it, cheapest and most likely to fail first. */
 export const SUBSETS: Record<string, readonly string[]> = {
   handshake: [
-    'auth/protocol-vectors', 'unit/handshake/messages', 'auth/impersonation', 'auth/handshake',
-    'auth/negotiation',
+    'auth/protocol-vectors', 'unit/handshake/messages', 'unit/handshake/checks', 'auth/impersonation',
+    'auth/handshake', 'auth/negotiation',
   ],
   record: [
     'unit/record/format', 'unit/record/protector', 'auth/protocol-vectors', 'streams/records',
     'streams/hostile', 'streams/backpressure',
   ],
-  framing: ['streams/frame', 'streams/hostile', 'auth/protocol-vectors'],
+  framing: ['streams/frame', 'streams/frame-limits', 'streams/hostile', 'auth/protocol-vectors'],
 }
 
 const PER_FILE_TIMEOUT_MS = 60_000
