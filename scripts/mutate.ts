@@ -1,5 +1,5 @@
 /**
- * `npm run mutate [handshake] [record] [framing]`: mutation testing of each folder in turn
+ * `npm run mutate [handshake] [record] [framing] [--report]`: mutation testing of each folder in turn
  * (stryker.config.mjs), then one score line per folder and every surviving mutant, marked
  * `SPEC` when it sits on a line that cites SPEC (a MUST check: a survivor there is a missing test).
  * Slow (tens of minutes on 2 cores); not part of `npm test`.
@@ -41,9 +41,13 @@ function summarize(scope: string): string[] {
   return [`src/${scope}: ${score}% (${detected} detected, ${undetected} survived)`, ...survivors]
 }
 
-const scopes = process.argv.slice(2).length ? process.argv.slice(2) : SCOPES
+// `--report`: print the scores of the last runs without running again.
+const args = process.argv.slice(2)
+const reportOnly = args.includes('--report')
+const named = args.filter(a => a !== '--report')
+const scopes = named.length ? named : SCOPES
 for (const s of scopes) {
   if (!SCOPES.includes(s)) throw new RangeError(`unknown folder ${s}: use ${SCOPES.join(', ')}`)
-  run(s)
+  if (!reportOnly) run(s)
 }
 for (const s of scopes) console.log(summarize(s).join('\n'))

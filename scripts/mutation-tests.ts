@@ -15,7 +15,7 @@ export const SUBSETS: Record<string, readonly string[]> = {
     'auth/handshake', 'auth/negotiation',
   ],
   record: [
-    'unit/record/format', 'unit/record/protector', 'auth/protocol-vectors', 'streams/records',
+    'unit/record/format', 'unit/record/protector', 'unit/record/stages', 'auth/protocol-vectors', 'streams/records',
     'streams/hostile', 'streams/backpressure',
   ],
   framing: ['streams/frame', 'streams/frame-limits', 'streams/hostile', 'auth/protocol-vectors'],
