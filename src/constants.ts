@@ -27,6 +27,7 @@ export const CIPHERS = {
   'aes-128-ccm': { id: 1, keyLength: 16 },
   'aes-256-ccm': { id: 2, keyLength: 32 },
 } as const
+/** A record cipher's name: `aes-128-ccm` or `aes-256-ccm` (SPEC 3.1). */
 export type CipherName = keyof typeof CIPHERS
 /** SPEC 3.1: the default preference order (AES-128 first, see SPEC 10.2). */
 export const DEFAULT_CIPHERS: readonly CipherName[] = ['aes-128-ccm', 'aes-256-ccm']
@@ -88,13 +89,16 @@ export const DIRECTION = { c2s: 0, s2c: 1 } as const
 
 /** SPEC 5.5: plaintext bytes per record. */
 export const DEFAULT_RECORD_SIZE = 64 * 1024
+/** SPEC 5.5: the largest record payload a sender may use and every receiver accepts (1 MiB). */
 export const MAX_RECORD_SIZE = 1024 * 1024
 /** SPEC 5.6: records per key before a key update. */
 export const DEFAULT_KEY_UPDATE_INTERVAL = 65536
 
 /** SPEC 2.2 and 7: frame limits. Handshake frames are small; record frames hold one record. */
 export const HANDSHAKE_FRAME_LIMIT = 16 * 1024
+/** SPEC 7: how many frames each side receives under the handshake limit (the first two). */
 export const HANDSHAKE_FRAMES = 2
+/** SPEC 2.2, 7: the frame limit for records of up to `recordSize` payload bytes (type byte and tail included). */
 export function recordFrameLimit(recordSize: number): number {
   return recordSize + 1 + RECORD_TAIL
 }

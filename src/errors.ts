@@ -18,7 +18,9 @@ export type ErrorCode =
   | 'ERR_IO'
   | 'ERR_USAGE'
 
+/** The base of every error secure-pipe reports: `code` is stable, `message` says what to do. */
 export class SecurePipeError extends Error {
+  /** Stable and documented; match on it, never on the message. */
   readonly code: ErrorCode
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)

@@ -22,6 +22,7 @@ export type { KeyEntry }
 /** The files of one key home. */
 export interface KeyHome { dir: string, identity: string, identityPub: string, authorizedKeys: string, pins: string }
 
+/** The environment variable that names the key home (else the platform's config directory). */
 export const HOME_ENV = 'SECURE_PIPE_HOME'
 
 /** The key home: `$SECURE_PIPE_HOME`, else the platform's per-user config directory. */
@@ -30,6 +31,7 @@ export function keyHome(env: NodeJS.ProcessEnv = process.env): KeyHome {
   return { dir, identity: join(dir, 'identity'), identityPub: join(dir, 'identity.pub'), authorizedKeys: join(dir, 'authorized_keys'), pins: join(dir, 'known_peers') }
 }
 
+/** Whether the home holds an identity (`secure-pipe init` has run). */
 export function hasIdentity(home: KeyHome): boolean {
   return existsSync(home.identity)
 }
@@ -88,6 +90,7 @@ export function pinKey(home: KeyHome, target: string, key: KeyObject, fingerprin
   return old
 }
 
+/** Remove the pin for `target` (a name or HOST[:PORT]) from the pin list; returns the removed entry. */
 export function unpinKey(home: KeyHome, target: string): KeyEntry {
   const entries = listPins(home)
   const old = entries.find(e => e.target === target)

@@ -24,6 +24,7 @@ export const PRIVATE_NOT_PUBLIC = 'this is a private key: give the public key, a
 const PRIVATE_PEM = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/
 const PUBLIC_PEM = /-----BEGIN (?:RSA )?PUBLIC KEY-----/
 
+/** Read a key file as text; a missing or unreadable file is `ERR_KEY` with what to do. */
 export function readKeyText(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8')
@@ -109,6 +110,7 @@ export function loadAuthorizedKeys(path: string): KeyObject[] {
   return keys
 }
 
+/** The files `writeKeyPair` wrote, and the new key's fingerprint. */
 export interface WrittenKeyPair { privateKeyPath: string, publicKeyPath: string, fingerprint: string }
 
 /**

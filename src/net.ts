@@ -14,8 +14,11 @@ import { ConnectionCaps } from './server/caps.js'
 import { ReplayCache } from './server/replay.js'
 import { FailureSummary, type FailureReport } from './server/summary.js'
 
+/** What `connect` needs: where to connect, this client's key, the pinned server key, and the session options. */
 export interface ConnectOptions extends SessionOptions, ClientIdentityOptions {
+  /** The server's host name or address (default 127.0.0.1). */
   host?: string
+  /** The server's TCP port. */
   port: number
 }
 
@@ -41,6 +44,7 @@ export async function connect(opts: ConnectOptions): Promise<SecureStream> {
   })
 }
 
+/** What `createServer` needs: the server's key(s), the authorized client keys and/or an authorize callback, limits, and the session options. */
 export interface ServerOptions extends SessionOptions, Omit<ServerIdentityOptions, 'authorizedKeys'> {
   /** Client public keys allowed to connect (optional when `authorize` is given). */
   authorizedKeys?: readonly KeyObject[]
@@ -189,6 +193,15 @@ export class SecureServer extends Server {
   }
 }
 
+/**
+ * Create a `SecureServer`: every accepted connection runs the server's handshake, and each
+ * authenticated peer's `SecureStream` is passed to `onStream` (the `'secureConnection'` event).
+ *
+ * @example
+ *   const server = createServer({ privateKey, authorizedKeys: [clientPublicKey] }, stream => stream.pipe(process.stdout))
+ *   server.on('handshakeError', (err, remote) => console.error(remote, err.code))
+ *   server.listen(7070, '127.0.0.1')
+ */
 export function createServer(opts: ServerOptions, onStream?: (s: SecureStream) => void): SecureServer {
   return new SecureServer(opts, onStream)
 }

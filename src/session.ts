@@ -17,6 +17,7 @@ import { DecryptStage } from './record/decrypt.js'
 import { EncryptStage, checkRecordSize } from './record/encrypt.js'
 import type { RandomSource } from './crypto/random.js'
 
+/** Options of one secure session, shared by `connect`, `createServer` and `new SecureStream`. */
 export interface SessionOptions {
   /** SPEC 5.5: plaintext bytes per record (default 64 KiB, at most 1 MiB). Both sides must allow the peer's size. */
   recordSize?: number
@@ -44,9 +45,13 @@ export const INBOUND_BUFFER_BOUND = 3 * 4 * DEFAULT_RECORD_SIZE + 64 * 1024 + 5 
 type Transport = Duplex & { setTimeout?(ms: number, cb?: () => void): unknown, setNoDelay?(noDelay?: boolean): unknown, remoteAddress?: string, remotePort?: number }
 
 /**
- * The readable side ends at the peer's verified close record (SPEC 6.1), even if its transport
- * stays open. An error never goes unhandled, however late the application attaches: the first
- * one stays in `errored`, and `pipeline`, `finished` and `for await` report it when they attach.
+ * A secure stream over any duplex transport (a TCP socket, a child process's stdio joined into
+ * one duplex): write plaintext, read the peer's plaintext, each record verified before release.
+ * `connect` and `createServer` build it over TCP; `'secure'` fires when the handshake completes.
+ * The transport is set to half-close (`allowHalfOpen`, SPEC 6.3). The readable side ends at the
+ * peer's verified close record (SPEC 6.4), even if its transport stays open. An error never goes
+ * unhandled, however late the application attaches: the first one stays in `errored`, and
+ * `pipeline`, `finished` and `for await` report it when they attach.
  *
  * @example
  *   const s = await connect({ host: '127.0.0.1', port: 7070, privateKey, serverPublicKey })

@@ -21,6 +21,7 @@ interface LpsDecoder {
   destroy(err?: Error): void
 }
 
+/** Size limits of a `FrameDecoder` (SPEC 2.2, 7). */
 export interface FrameDecoderOptions {
   /** Largest frame accepted after the first `smallFrames` frames (default: a 1 MiB record, SPEC 7). */
   limit?: number

@@ -22,6 +22,7 @@ export interface ClientIdentityOptions {
   ciphers?: readonly CipherName[]
 }
 
+/** `ClientHandshake`'s options: the identity options, plus test-only fixed randomness. */
 export interface ClientHandshakeOptions extends ClientIdentityOptions {
   /** Test-only: deterministic randomness and ephemeral key for protocol vectors. */
   random?: RandomSource
@@ -30,6 +31,13 @@ export interface ClientHandshakeOptions extends ClientIdentityOptions {
 
 const SERVER_UNPROVEN = 'the server could not prove it holds the private key of the server key this client pinned: wrong key pinned, or someone is in the middle'
 
+/**
+ * The client's side of the handshake as a state machine (SPEC 3.1, 3.4, 3.5): `clientHello` to
+ * send, `onServerHello` answers with ClientFinished, `onServerFinished` gives the session keys.
+ * No I/O: `HandshakeStage` or `SecureStream` drive it.
+ *
+ * @example new HandshakeStage({ machine: new ClientHandshake({ privateKey, serverPublicKey }), send: socket })
+ */
 export class ClientHandshake {
   /** SPEC 3.1: the first message, ready to send. */
   readonly clientHello: Buffer

@@ -54,6 +54,7 @@ export interface ServerIdentityOptions {
   ciphers?: readonly CipherName[]
 }
 
+/** `ServerHandshake`'s options: the identity options, plus the replay check, the peer address for `authorize`, and test-only fixed randomness. */
 export interface ServerHandshakeOptions extends ServerIdentityOptions {
   /**
    * SPEC 3.2 step 5: called with the client random before any RSA work; false refuses the
@@ -67,6 +68,13 @@ export interface ServerHandshakeOptions extends ServerIdentityOptions {
   x25519Private?: Buffer
 }
 
+/**
+ * The server's side of the handshake as a state machine (SPEC 3.2, 3.3, 3.5): `onClientHello`
+ * (async: its RSA work runs on the thread pool) answers with ServerHello or a refusal carrying
+ * an alert, `onClientFinished` answers with ServerFinished and the session keys. No I/O.
+ *
+ * @example new HandshakeStage({ machine: new ServerHandshake({ privateKey, authorizedKeys: [clientKey] }), send: socket })
+ */
 export class ServerHandshake {
   readonly #opts: ServerHandshakeOptions
   readonly #keys: readonly KeyObject[]

@@ -22,6 +22,7 @@ import { frameHeader } from '../framing/frame.js'
 /** Writes one handshake message to the peer; `done` runs once it is handed to the transport. */
 export type SendHandshake = (message: Buffer, done?: () => void) => void
 
+/** `HandshakeStage`'s options: the state machine, where its messages go, and the deadline. */
 export interface HandshakeStageOptions {
   machine: ClientHandshake | ServerHandshake
   /**
@@ -45,6 +46,7 @@ function sender(send: HandshakeStageOptions['send']): SendHandshake {
   throw new TypeError('send: give the transport (a writable stream) or a function that writes one handshake message')
 }
 
+/** The handshake as a `Transform` of frames; see the module comment above for its place in a pipeline. */
 export class HandshakeStage extends Transform {
   /** Resolves with the session keys when the peer's Finished verifies; rejects on failure. */
   readonly keys: Promise<SessionKeys>

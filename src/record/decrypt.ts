@@ -9,10 +9,18 @@ import { DEFAULT_RECORD_SIZE, RECORD_TYPE } from '../constants.js'
 import { IntegrityError, TruncatedError } from '../errors.js'
 import { withProtector, type RecordProtector, type StageKeys } from './protector.js'
 
+/** The receiving direction's keys of a `DecryptStage`, or a promise of them. */
 export interface DecryptOptions {
   keys: StageKeys | Promise<StageKeys>
 }
 
+/**
+ * Record frames in, verified plaintext out (SPEC 5, 6): fails with `ERR_INTEGRITY` on any bad
+ * record and `ERR_TRUNCATED` when the input ends without the peer's close record.
+ *
+ * @example
+ *   pipeline(socket, new FrameDecoder({ limit: 2 ** 21 }), new DecryptStage({ keys: sessionKeys.receive }), sink, done)
+ */
 export class DecryptStage extends Transform {
   #protector: RecordProtector | null = null
   readonly #ready: Promise<void>

@@ -7,6 +7,7 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { DEFAULT_RECORD_SIZE, MAX_RECORD_SIZE, RECORD_TYPE } from '../constants.js'
 import { withProtector, type RecordProtector, type StageKeys } from './protector.js'
 
+/** The sending direction's keys and the record size of an `EncryptStage`. */
 export interface EncryptOptions {
   /** The keys, or a promise of them (the stage waits: writes are held back until the handshake ends). */
   keys: StageKeys | Promise<StageKeys>
@@ -20,6 +21,13 @@ export function checkRecordSize(size: number | undefined): number {
   return s
 }
 
+/**
+ * Plaintext bytes in, one sealed record per chunk out (SPEC 5); ending it sends the close
+ * record (SPEC 6.1). Feed its output to a `FrameEncoder`.
+ *
+ * @example
+ *   pipeline(source, new EncryptStage({ keys: sessionKeys.send }), new FrameEncoder(), socket, done)
+ */
 export class EncryptStage extends Transform {
   #protector: RecordProtector | null = null
   readonly #ready: Promise<void>

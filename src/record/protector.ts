@@ -12,6 +12,7 @@ import { parseRecord, recordAad, recordTail } from './format.js'
 
 const EMPTY = Buffer.alloc(0)
 
+/** One direction's record keys: the negotiated cipher, its traffic secret and direction (SPEC 4.3, 5.3). */
 export interface RecordKeys {
   /** The negotiated cipher: it sets the AES key length (SPEC 3.3). */
   cipher: CipherName

@@ -16,6 +16,7 @@
 import { NetworkError } from '../errors.js'
 import { FailureBudget } from './budget.js'
 
+/** sshd-style random early drop (`MaxStartups start:rate:full`): past `start` unauthenticated connections, drop `rate`% rising to 100% at `full` (SPEC 7.3). */
 export interface MaxStartups {
   /** Unauthenticated connections from which random early drop starts. */
   start: number
@@ -25,6 +26,7 @@ export interface MaxStartups {
   full: number
 }
 
+/** Per source address (an IPv4 address or an IPv6 /64): handshakes at once, waiting, and the failure budget (SPEC 7.3). */
 export interface SourceLimits {
   /** Handshakes one source runs at once (default 16). */
   handshakes?: number
