@@ -13,3 +13,9 @@ t.test('examples/many-clients.mjs: four clients at once each get their own answe
   t.same(lines.slice(0, 4), [1, 2, 3, 4].map(i => `client ${i} sent ${i * 100_000} bytes`))
   t.same(lines.slice(4).sort(), ['server refused a peer: ERR_AUTH', 'the stranger was refused: ERR_AUTH'])
 })
+
+t.test('examples/five-stages.mjs: the five stages composed by hand over TCP, with an authorize callback', async t => {
+  const lines = await example('examples/five-stages.mjs')
+  t.match(lines[0], /^server: asked about SHA256:/)
+  t.same(lines.slice(1), ['client: the server says: you sent 100000 bytes'])
+})
