@@ -60,6 +60,8 @@ type Transport = Duplex & { setTimeout?(ms: number, cb?: () => void): unknown, s
 export class SecureStream extends Duplex {
   /** `SHA256:...` of the peer's RSA key (the pinned server key, or the client's authorized key). */
   peerFingerprint: string | null = null
+  /** `SHA256:...` of this side's key in this session: for a server holding several keys (a rotation), the one the client pinned. */
+  localFingerprint: string | null = null
   /** SPEC 4.1: th, identical on both ends of one session. */
   handshakeHash: Buffer | null = null
   cipher: CipherName | null = null
@@ -147,6 +149,7 @@ export class SecureStream extends Duplex {
 
   #onSecure(keys: SessionKeys, idleTimeoutMs?: number): void {
     this.peerFingerprint = this.#handshake.peerFingerprint
+    this.localFingerprint = this.#handshake.localFingerprint
     this.handshakeHash = keys.handshakeHash
     this.cipher = keys.cipher
     if (idleTimeoutMs && this.#transport.setTimeout) {

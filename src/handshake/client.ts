@@ -70,6 +70,11 @@ export class ClientHandshake {
   }
 
   /** The pinned server key's fingerprint. */
+  /** This client's own key fingerprint (the key it presents). */
+  get localFingerprint(): string {
+    return fingerprint(this.#opts.privateKey)
+  }
+
   get peerFingerprint(): string {
     return fingerprint(this.#opts.serverPublicKey)
   }

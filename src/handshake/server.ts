@@ -81,6 +81,7 @@ export class ServerHandshake {
   readonly #authorized: AuthorizedKeys
   readonly #ciphers: readonly CipherName[]
   #clientKey: KeyObject | null = null
+  #serverKey: KeyObject | null = null
   #schedule: KeySchedule | null = null
   #cipher: CipherName | null = null
   /** SPEC 4.4: set by wipe(); a step still waiting (authorize, the thread pool) stops when it resumes. */
@@ -96,6 +97,11 @@ export class ServerHandshake {
     this.#ciphers = checkCiphers(opts.ciphers)
     this.#authorized = listed
     this.#opts = opts
+  }
+
+  /** The fingerprint of the server key the client pinned and this handshake used (known after the ClientHello; with several keys, shows who still pins which). */
+  get localFingerprint(): string | null {
+    return this.#serverKey ? fingerprint(this.#serverKey) : null
   }
 
   /** The authorized key the client presented (known after the ClientHello). */
@@ -151,6 +157,7 @@ export class ServerHandshake {
     // SPEC 4.4: k_c, k_s, the X25519 secret and the ikm are not needed past this point.
     for (const b of [kc, ks, shared, sealed, ikm]) b.fill(0)
     this.#clientKey = known
+    this.#serverKey = serverKey
     this.#cipher = cipher
     return serverHello
   }

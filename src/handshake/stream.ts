@@ -79,6 +79,9 @@ export class HandshakeStage extends Transform {
 
   get peerFingerprint(): string | null { return this.#machine.peerFingerprint }
 
+  /** This side's key fingerprint: for a server, the key (of several, during a rotation) the client pinned. */
+  get localFingerprint(): string | null { return this.#machine.localFingerprint }
+
   override _transform(frame: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     if (this.#done) return callback(null, frame)
     // A step may wait for the thread pool (the server's RSA work): the next frame waits for it.

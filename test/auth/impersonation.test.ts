@@ -22,7 +22,8 @@ import { oaepDecrypt, oaepEncrypt, spkiDer } from '../../src/crypto/rsa.js'
 import { x25519KeyPair } from '../../src/crypto/x25519.js'
 import { MSG, SECRET_LENGTH } from '../../src/constants.js'
 import type { SecurePipeError } from '../../src/errors.js'
-import { closeServer, frameReader, listen, openServerHello, rsaPairs, sendFrame, testServer, type FrameReader, type TestServer } from './wire.js'
+import { closeServer, frameReader, listen, openServerHello, rsaPairs, sendFrame, testServer, until, type FrameReader, type TestServer } from './wire.js'
+import { fingerprint } from '../../src/keys.js'
 
 const [server, victim, mallory, rotated] = await rsaPairs(2048, 2048, 2048, 2048)
 
@@ -216,7 +217,10 @@ t.test('SPEC 3.2, 13.4: a server holding two keys (rotation) serves clients pinn
   t.teardown(() => s.close())
   for (const pinned of [server!, rotated!]) {
     const c = await connect({ port: s.port, privateKey: victim!.privateKey, serverPublicKey: pinned.publicKey })
-    t.ok(c.peerFingerprint, 'connected')
+    t.equal(c.peerFingerprint, fingerprint(pinned.publicKey), 'connected to the pinned key')
+    await until(() => s.streams.length > 0)
+    t.equal(s.streams.shift()!.localFingerprint, fingerprint(pinned.publicKey), 'the server sees which of its keys this client pinned')
+    t.equal(c.localFingerprint, fingerprint(victim!.publicKey))
     c.destroy()
   }
   await t.rejects(connect({ port: s.port, privateKey: victim!.privateKey, serverPublicKey: mallory!.publicKey }), { code: 'ERR_AUTH', message: /does not hold the key you pinned/ })
