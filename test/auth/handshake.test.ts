@@ -12,11 +12,10 @@ import { AuthorizedKeys, ServerHandshake } from '../../src/handshake/server.js'
 import { encodeAlert, encodeClientHello, encodeFinished, encodeServerHello, parseClientHello, parseFinished, parseServerHello, serverHelloBound, type Refusal } from '../../src/handshake/messages.js'
 import { clientFinishedMac, clientSecretLabel, deriveKeys, serverConfirm, serverSecretLabel } from '../../src/handshake/keyschedule.js'
 import { oaepDecrypt, oaepEncrypt, parseSpki } from '../../src/crypto/rsa.js'
-import { x25519KeyPair, x25519Shared } from '../../src/crypto/x25519.js'
-import { RecordProtector } from '../../src/record/protector.js'
-import { ALERT, DIRECTION, MSG, RECORD_TYPE, SECRET_LENGTH } from '../../src/constants.js'
+import { x25519KeyPair } from '../../src/crypto/x25519.js'
+import { ALERT, MSG, RECORD_TYPE, SECRET_LENGTH } from '../../src/constants.js'
 import type { SecurePipeError } from '../../src/errors.js'
-import { fakeServer, finishedFrom, handBuiltHello, openServerHello, rawConnect, rsaPairs, sendFrame, spkiDer, testServer, type TestServer } from './wire.js'
+import { fakeServer, finishedFrom, handBuiltHello, keyedRawClient, openServerHello, rawConnect, rsaPairs, sendFrame, spkiDer, testServer, type TestServer } from './wire.js'
 
 const [server, client, victim, mallory, wrongServer] = await rsaPairs(2048, 2048, 2048, 2048, 2048)
 
@@ -160,20 +159,12 @@ t.test('SPEC 3.2: an OAEP ciphertext the server cannot open draws an ordinary Se
 t.test('SPEC 3.5: a record frame in place of ClientFinished is refused and nothing is delivered', async t => {
   const s = await authServer()
   t.teardown(() => s.close())
-  const { socket, frames } = await rawConnect(s.port)
+  const { socket, frames, sealer, finished } = await keyedRawClient(s.port, client!, server!.publicKey)
   t.teardown(() => socket.destroy())
-  const hello = handBuiltHello({ spki: spkiDer(client!.publicKey), serverPublicKey: server!.publicKey })
-  sendFrame(socket, hello.frame)
-  const serverHello = (await frames.next())!
-  const sh = parseServerHello(serverHello)
-  const { ks } = openServerHello(hello.frame, serverHello, client!.privateKey)
-  const ikm = Buffer.concat([hello.kc, ks, x25519Shared(hello.ephemeral.privateKey, sh.x25519)])
-  const keys = deriveKeys(hello.frame, serverHello, ikm)
   const serverSide = handshakeError(s)
-  // A correctly keyed data record, then the genuine ClientFinished, in one write.
-  const record = Buffer.concat(new RecordProtector({ cipher: sh.cipher, secret: Buffer.from(keys.c2s), direction: DIRECTION.c2s }).seal(RECORD_TYPE.data, Buffer.from('early data')))
-  sendFrame(socket, record)
-  sendFrame(socket, encodeFinished(MSG.clientFinished, clientFinishedMac(keys)))
+  // A correctly keyed data record, then the genuine ClientFinished.
+  sendFrame(socket, Buffer.concat(sealer.seal(RECORD_TYPE.data, Buffer.from('early data'))))
+  sendFrame(socket, finished)
   const err = await serverSide
   t.ok(err.code === 'ERR_VERSION' || err.code === 'ERR_AUTH', `refused with ${err.code}`)
   t.equal(await frames.next(), null, 'no ServerFinished, no alert')

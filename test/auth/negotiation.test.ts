@@ -6,16 +6,14 @@ import t from 'tap'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { connect, createServer } from '../../src/net.js'
-import { encodeAlert, encodeServerHello, parseClientHello, parseServerHello } from '../../src/handshake/messages.js'
-import { deriveKeys } from '../../src/handshake/keyschedule.js'
-import { RecordProtector } from '../../src/record/protector.js'
+import { encodeAlert, encodeServerHello, parseClientHello } from '../../src/handshake/messages.js'
 import { frameHeader } from '../../src/framing/frame.js'
 import { oaepEncrypt, parseSpki } from '../../src/crypto/rsa.js'
-import { x25519KeyPair, x25519Shared } from '../../src/crypto/x25519.js'
-import { ALERT, DIRECTION, RECORD_TYPE, type CipherName } from '../../src/constants.js'
+import { x25519KeyPair } from '../../src/crypto/x25519.js'
+import { ALERT, RECORD_TYPE, type CipherName } from '../../src/constants.js'
 import type { SecurePipeError } from '../../src/errors.js'
 import type { SecureStream } from '../../src/session.js'
-import { collect, fakeServer, finishedFrom, handBuiltHello, openServerHello, rawConnect, rsaPairs, sendFrame, spkiDer, testServer, until, type TestServer } from './wire.js'
+import { collect, fakeServer, handBuiltHello, keyedRawClient, rawConnect, rsaPairs, sendFrame, spkiDer, testServer, until, type TestServer } from './wire.js'
 
 const [server, client, weak] = await rsaPairs(2048, 2048, 1024)
 
@@ -188,20 +186,12 @@ t.test('SPEC 2.3, 3.7: a ClientHello frame cut off is ERR_TRUNCATED; an end betw
 t.test('SPEC 3.5: records that arrive in the same write as ClientFinished are records: the server releases them', async t => {
   const s = await plainServer()
   t.teardown(() => s.close())
-  const { socket, frames } = await rawConnect(s.port)
+  const { socket, sealer, finished } = await keyedRawClient(s.port, client!, server!.publicKey)
   t.teardown(() => socket.destroy())
-  const hello = handBuiltHello({ spki: spkiDer(client!.publicKey), serverPublicKey: server!.publicKey })
-  sendFrame(socket, hello.frame)
-  const serverHello = (await frames.next())!
-  const { ks } = openServerHello(hello.frame, serverHello, client!.privateKey)
-  const sh = parseServerHello(serverHello)
-  const ikm = Buffer.concat([hello.kc, ks, x25519Shared(hello.ephemeral.privateKey, sh.x25519)])
-  const keys = deriveKeys(hello.frame, serverHello, ikm)
-  const sealer = new RecordProtector({ cipher: sh.cipher, secret: Buffer.from(keys.c2s), direction: DIRECTION.c2s })
   const body = (parts: Buffer[]): Buffer => { const b = Buffer.concat(parts); return Buffer.concat([frameHeader(b.length), b]) }
   const secured = once(s.server, 'secureConnection')
   // ClientFinished, a data record and the close record in one write (a client that did not wait is still refused by 3.5's MUST NOT; the server reads what is valid).
-  socket.write(Buffer.concat([body([finishedFrom(hello, serverHello, hello.kc, ks)]), body(sealer.seal(RECORD_TYPE.data, Buffer.from('right behind'))), body(sealer.seal(RECORD_TYPE.close, Buffer.alloc(0)))]))
+  socket.write(Buffer.concat([body([finished]), body(sealer.seal(RECORD_TYPE.data, Buffer.from('right behind'))), body(sealer.seal(RECORD_TYPE.close, Buffer.alloc(0)))]))
   const [stream] = (await secured) as [SecureStream]
   const [chunk] = (await once(stream, 'data')) as [Buffer]
   t.equal(chunk.toString(), 'right behind')

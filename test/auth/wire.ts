@@ -11,7 +11,8 @@ import { clientHelloBound, encodeClientHello, encodeFinished, parseServerHello }
 import { clientFinishedMac, clientSecretLabel, deriveKeys, serverSecretLabel } from '../../src/handshake/keyschedule.js'
 import { keyId, oaepDecrypt, oaepEncrypt, spkiDer } from '../../src/crypto/rsa.js'
 import { x25519KeyPair, x25519Shared, type X25519KeyPair } from '../../src/crypto/x25519.js'
-import { MSG, RANDOM_LENGTH, SECRET_LENGTH, type CipherName } from '../../src/constants.js'
+import { DIRECTION, MSG, RANDOM_LENGTH, SECRET_LENGTH, type CipherName } from '../../src/constants.js'
+import { RecordProtector } from '../../src/record/protector.js'
 import { createServer, type SecureServer, type ServerOptions } from '../../src/net.js'
 import type { SecureStream } from '../../src/session.js'
 
@@ -118,6 +119,23 @@ export function finishedFrom(hello: HandBuiltHello, serverHello: Buffer, kc: Buf
   const sh = parseServerHello(serverHello)
   const ikm = Buffer.concat([kc, ks, x25519Shared(hello.ephemeral.privateKey, sh.x25519)])
   return encodeFinished(MSG.clientFinished, clientFinishedMac(deriveKeys(hello.frame, serverHello, ikm)))
+}
+
+/**
+ * A hand-built client, honest up to its keys: it sends a ClientHello on a raw connection, opens
+ * the ServerHello, and derives the schedule (SPEC 3.1-4.3), but has sent no ClientFinished yet.
+ * `sealer` protects client-to-server records; `finished` is the genuine ClientFinished.
+ */
+export async function keyedRawClient(port: number, clientKey: RsaPair, serverPublicKey: KeyObject): Promise<{ socket: Socket, frames: FrameReader, sealer: RecordProtector, finished: Buffer }> {
+  const { socket, frames } = await rawConnect(port)
+  const hello = handBuiltHello({ spki: spkiDer(clientKey.publicKey), serverPublicKey })
+  sendFrame(socket, hello.frame)
+  const serverHello = (await frames.next())!
+  const sh = parseServerHello(serverHello)
+  const { ks } = openServerHello(hello.frame, serverHello, clientKey.privateKey)
+  const keys = deriveKeys(hello.frame, serverHello, Buffer.concat([hello.kc, ks, x25519Shared(hello.ephemeral.privateKey, sh.x25519)]))
+  const sealer = new RecordProtector({ cipher: sh.cipher, secret: Buffer.from(keys.c2s), direction: DIRECTION.c2s })
+  return { socket, frames, sealer, finished: encodeFinished(MSG.clientFinished, clientFinishedMac(keys)) }
 }
 
 /** A listening SecureServer with the streams it handed out and a way to close it. */
