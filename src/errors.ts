@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'ERR_NETWORK'
   | 'ERR_IO'
   | 'ERR_USAGE'
+  | 'ERR_PROTOCOL'
 
 /** The base of every error secure-pipe reports: `code` is stable, `message` says what to do. */
 export class SecurePipeError extends Error {
@@ -78,6 +79,11 @@ export class UsageError extends SecurePipeError {
   constructor(message: string, options?: { cause?: unknown }) { super('ERR_USAGE', message, options) }
 }
 
+/** A transfer message broke SPEC 8: a refused name, type, mode or limit, a wrong plan, data after the last entry. */
+export class ProtocolError extends SecurePipeError {
+  constructor(message: string, options?: { cause?: unknown }) { super('ERR_PROTOCOL', message, options) }
+}
+
 /** CLI exit codes, one table (README "Exit codes"). */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   ERR_USAGE: 2,
@@ -89,6 +95,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   ERR_TRUNCATED: 4,
   ERR_FRAME_TOO_LARGE: 4,
   ERR_RECEIPT: 4,
+  ERR_PROTOCOL: 4,
   ERR_NETWORK: 5,
   ERR_TIMEOUT: 5,
 }

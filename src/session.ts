@@ -77,7 +77,7 @@ export class SecureStream extends Duplex {
     super({ allowHalfOpen: true, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE, writableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
     const recordSize = checkRecordSize(opts.recordSize)
     if (!(transport instanceof Duplex)) throw new TypeError('transport: expected a duplex stream (a socket, a pair of pipes, a child process\'s stdio as a Duplex)')
-    // SPEC 6.3, 8.4: each direction ends on its own; a transport that ends its writable side with
+    // SPEC 6.3, 8.5.4: each direction ends on its own; a transport that ends its writable side with
     // its readable one would cut the peer's answer off. The stream owns the transport from here on.
     transport.allowHalfOpen = true
     this.#transport = transport
@@ -106,7 +106,7 @@ export class SecureStream extends Duplex {
   }
 
   /**
-   * SPEC 8.2: SHA-256 over the tags of the records this side sent, or verified from the peer, so
+   * SPEC 8.5: SHA-256 over the tags of the records this side sent, or verified from the peer, so
    * far (the close record included once it went or came). Two ends that agree on it agree on
    * every byte of that direction: each tag authenticates its record's content and position.
    * An application's delivery receipt can carry it instead of hashing the data again.

@@ -3,9 +3,8 @@
  * home and print the public line to give to peers.
  */
 import type { Argv } from 'yargs'
-import { initIdentity, keyHome, KeyError, readKeyText, UsageError } from '../index.js'
+import { initIdentity, keyHome, KeyError, readKeyText, UsageError, ioError } from '../index.js'
 import { RSA_DEFAULT_BITS, RSA_MAX_BITS, RSA_MIN_BITS } from '../constants.js'
-import { ioError } from './atomic-file.js'
 
 export interface InitArgs { bits: number, force?: boolean }
 

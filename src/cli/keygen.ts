@@ -4,9 +4,8 @@
  * fingerprint. Refuses to overwrite either file without --force.
  */
 import type { Argv } from 'yargs'
-import { KeyError, UsageError, writeKeyPair } from '../index.js'
+import { KeyError, UsageError, writeKeyPair, ioError } from '../index.js'
 import { RSA_DEFAULT_BITS, RSA_MAX_BITS, RSA_MIN_BITS } from '../constants.js'
-import { ioError } from './atomic-file.js'
 
 export interface KeygenArgs { name: string, out: string, bits: number, force?: boolean }
 

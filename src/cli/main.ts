@@ -21,8 +21,7 @@ import { keygen, keygenBuilder, type KeygenArgs } from './keygen.js'
 import { recv, recvBuilder, type RecvArgs } from './recv.js'
 import { EXIT_OK, reportError } from './report.js'
 import { usageSentence } from './usage.js'
-import { send, sendBuilder } from './send.js'
-import type { TransferArgs } from './options.js'
+import { send, sendBuilder, type SendArgs } from './send.js'
 
 function packageVersion(): string {
   try {
@@ -72,9 +71,9 @@ function cli(argv: string[]) {
       argv => keygen(argv as unknown as KeygenArgs))
     .command('fingerprint <file>', 'print the SHA256 fingerprint of a public or private key file', fingerprintBuilder,
       argv => printFingerprint(argv as unknown as FingerprintArgs))
-    .command('send [file]', 'send FILE or stdin and wait for the delivery receipt (connects by default)', sendBuilder,
-      argv => send(argv as unknown as TransferArgs))
-    .command('recv [file]', 'receive into FILE (atomically) or stdout (listens by default)', recvBuilder,
+    .command('send [paths..]', 'send files and directories by name, or stdin, and wait for the delivery receipt (connects by default)', sendBuilder,
+      argv => send(argv as unknown as SendArgs))
+    .command('recv [file]', 'receive into DIR by name, one FILE, or stdout; atomically (listens by default)', recvBuilder,
       argv => recv(argv as unknown as RecvArgs))
     .example('$0 init && $0 id', 'on each machine: create the identity, print the line to give the other side')
     .example('$0 authorize ssh-rsa AAAA... && $0 recv --listen 0.0.0.0:7070 out.bin', 'on the receiving machine')

@@ -15,7 +15,6 @@ export type CipherChoice = typeof CIPHER_CHOICES[number]
 
 /** The parsed flags common to both transfer commands. */
 export interface TransferArgs extends PassphraseArgs {
-  file?: string
   listen?: string
   connect?: string
   key?: string
@@ -32,7 +31,6 @@ export interface TransferArgs extends PassphraseArgs {
 
 export function transferOptions<T>(y: Argv<T>): Argv<T> {
   return passphraseOptions(y)
-    .positional('file', { type: 'string', describe: 'file to read or write; - or nothing means stdin / stdout' })
     .option('listen', { alias: 'l', type: 'string', requiresArg: false, describe: 'listen on HOST:PORT and act as the handshake server (empty: 127.0.0.1:7070)' })
     .option('connect', { alias: 'c', type: 'string', requiresArg: false, describe: 'connect to HOST:PORT and act as the handshake client (empty: 127.0.0.1:7070)' })
     .conflicts('listen', 'connect')
@@ -46,11 +44,6 @@ export function transferOptions<T>(y: Argv<T>): Argv<T> {
     .option('progress', { type: 'boolean', describe: 'show progress on stderr even when it is not a terminal' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing but errors (and the "listening on" line); wins over --progress' })
     .option('sha256', { type: 'boolean', describe: 'also hash the data and print its SHA-256 (as sha256sum does), to compare both ends by eye; the receipt does not need it' })
-}
-
-/** FILE, or undefined for stdin / stdout (`-`, which yargs hands over as an empty string, or nothing). */
-export function fileArg(file: string | undefined): string | undefined {
-  return file === undefined || file === '' || file === '-' ? undefined : file
 }
 
 export type Role =

@@ -6,16 +6,18 @@
 
 export interface Progress {
   update(bytes: number): void
+  /** Once the size is known (a transfer's plan): the total, and a label such as `recv 12 files`. */
+  plan(total: number, label: string): void
   stop(): void
 }
 
-const NONE: Progress = { update() {}, stop() {} }
+const NONE: Progress = { update() {}, plan() {}, stop() {} }
 
 /** A progress display, or a no-op when `enabled` is false. */
 export async function createProgress(enabled: boolean, label: string, total?: number): Promise<Progress> {
   if (!enabled) return NONE
   const { default: cliProgress } = await import('cli-progress')
-  const known = total !== undefined && total > 0
+  let shown = label
   const bar = new cliProgress.SingleBar({
     stream: process.stderr,
     noTTYOutput: true, // --progress on a pipe or file prints a line every notTTYSchedule ms
@@ -23,12 +25,13 @@ export async function createProgress(enabled: boolean, label: string, total?: nu
     fps: 10,
     hideCursor: process.stderr.isTTY === true,
     clearOnComplete: true, // the summary line takes its place; on a pipe this avoids a blank line
-    format: (options, params) => formatLine(label, known, params.value, params.total, params.startTime, cliProgress.Format.BarFormat(params.progress, options)),
+    format: (options, params) => formatLine(shown, params.total > 0, params.value, params.total, params.startTime, cliProgress.Format.BarFormat(params.progress, options)),
   }, cliProgress.Presets.shades_classic)
-  bar.start(known ? total : 0, 0)
+  bar.start(total !== undefined && total > 0 ? total : 0, 0)
   let stopped = false
   return {
     update: bytes => { if (!stopped) bar.update(bytes) },
+    plan: (n, text) => { if (!stopped) { shown = text; bar.setTotal(n) } },
     stop: () => { if (!stopped) { stopped = true; bar.stop() } },
   }
 }
@@ -56,8 +59,8 @@ export function formatRate(bytesPerSecond: number): string {
   return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`
 }
 
-/** The line printed after a transfer: bytes, seconds, MB/s, peer fingerprint. */
-export function summaryLine(verb: string, bytes: number, startedAt: number, peer: string, extra = ''): string {
+/** The line printed after a transfer: what (`3 files, `), bytes, seconds, MB/s, peer fingerprint, then `extra`. */
+export function summaryLine(verb: string, bytes: number, startedAt: number, peer: string, extra = '', what = ''): string {
   const seconds = Math.max((performance.now() - startedAt) / 1000, 0.001)
-  return `${verb} ${bytes} bytes (${formatBytes(bytes)}) in ${seconds.toFixed(2)} s, ${formatRate(bytes / seconds)}, peer ${peer}${extra}`
+  return `${verb} ${what}${bytes} bytes (${formatBytes(bytes)}) in ${seconds.toFixed(2)} s, ${formatRate(bytes / seconds)}, peer ${peer}${extra}`
 }

@@ -38,7 +38,7 @@ function sender(send: HandshakeStageOptions['send']): SendHandshake {
   if (typeof send === 'function') return send
   if (send && typeof (send as NodeJS.WritableStream).write === 'function') {
     const transport = send as NodeJS.WritableStream & { allowHalfOpen?: boolean }
-    // SPEC 6.3, 8.4: each direction ends on its own, so a duplex transport must not end its
+    // SPEC 6.3, 8.5.4: each direction ends on its own, so a duplex transport must not end its
     // writable side when its readable side ends (a socket's default).
     if (transport.allowHalfOpen === false) transport.allowHalfOpen = true
     return (message, done) => { transport.write(Buffer.concat([frameHeader(message.length), message]), () => done?.()) }

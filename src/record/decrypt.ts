@@ -34,7 +34,7 @@ export class DecryptStage extends Transform {
     this.#ready.catch(() => {})
   }
 
-  /** SPEC 8.2: SHA-256 over the tags of the records verified so far (null before the keys arrive). */
+  /** SPEC 8.5: SHA-256 over the tags of the records verified so far (null before the keys arrive). */
   get tagDigest(): Buffer | null { return this.#protector?.tagDigest ?? null }
 
   /** True once the peer's authenticated close record arrived. */

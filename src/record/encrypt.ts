@@ -41,7 +41,7 @@ export class EncryptStage extends Transform {
     this.#ready.catch(() => {}) // the rejection reaches the stream through _transform/_flush
   }
 
-  /** SPEC 8.2: SHA-256 over the tags of the records sealed so far (null before the keys arrive). */
+  /** SPEC 8.5: SHA-256 over the tags of the records sealed so far (null before the keys arrive). */
   get tagDigest(): Buffer | null { return this.#protector?.tagDigest ?? null }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {

@@ -73,7 +73,7 @@ export class RecordProtector {
   get sequence(): number { return this.#seq }
 
   /**
-   * SPEC 8.2: SHA-256 over the tags of every record sealed or verified so far, in order. Each
+   * SPEC 8.5: SHA-256 over the tags of every record sealed or verified so far, in order. Each
    * tag authenticates its record's content, type, direction and sequence number, so equal
    * digests on both ends mean the receiver verified exactly the records the sender sealed.
    */

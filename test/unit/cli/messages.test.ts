@@ -6,7 +6,7 @@
 import t from 'tap'
 import { usageSentence } from '../../../src/cli/usage.js'
 import { refusedKeyNote } from '../../../src/cli/net-messages.js'
-import { errnoSentence } from '../../../src/cli/errno.js'
+import { errnoSentence } from '../../../src/errno.js'
 import { AuthError, sshFingerprint } from '../../../src/index.js'
 import { testKeys } from '../../helpers/keys.js'
 

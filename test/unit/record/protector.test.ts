@@ -77,7 +77,7 @@ t.test('SPEC 4.3, 5.6: wipe() zeroes the secret it owns (keys are forgotten); a 
   t.throws(() => new RecordProtector({ cipher: 'aes-512-ccm' as never, secret: Buffer.alloc(32), direction: 0 }), RangeError)
 })
 
-t.test('SPEC 8.2: tagDigest is SHA-256 over the tags of the records sealed, and of those verified, in order', async t => {
+t.test('SPEC 8.5: tagDigest is SHA-256 over the tags of the records sealed, and of those verified, in order', async t => {
   const sealer = new RecordProtector(keys(Buffer.alloc(32, 0x55), DIRECTION.c2s))
   const opener = new RecordProtector(keys(Buffer.alloc(32, 0x55), DIRECTION.c2s))
   const empty = createHash('sha256').digest()

@@ -4,6 +4,8 @@
  *
  * @example errnoSentence({ code: 'EISDIR' }) // 'it is a directory'
  */
+import { IoError, SecurePipeError } from './errors.js'
+
 const SENTENCES: Readonly<Record<string, string>> = {
   ENOENT: 'it does not exist',
   EACCES: 'permission denied',
@@ -27,4 +29,10 @@ export function errnoSentence(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   if (code && SENTENCES[code]) return SENTENCES[code]
   return code ? `the operating system reported ${code}` : String((err as Error | undefined)?.message ?? err)
+}
+
+/** An IoError whose message says what failed and why in words (`cannot write out.bin: no space left on the device`). */
+export function ioError(err: unknown, what: string): IoError {
+  if (err instanceof SecurePipeError) return err instanceof IoError ? err : new IoError(`${what}: ${err.message}`, { cause: err })
+  return new IoError(`${what}: ${errnoSentence(err)}`, { cause: err })
 }

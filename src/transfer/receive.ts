@@ -1,0 +1,541 @@
+/**
+ * The receiving side of a transfer (SPEC 8): read the manifest, refuse it or answer Ready (with
+ * resume offers), read the plan, write every entry's content as it arrives and commit each entry
+ * in order after its own end, then answer with the receipt. The first failure (a refused name, a
+ * full disk, an existing file) is reported in the receipt at once, and the rest of the sender's
+ * data is discarded for at most `drainMs`.
+ *
+ * @example const report = await receiveEntries(stream, { kind: 'directory', path: 'inbox' })
+ */
+import { createHash, randomBytes, type Hash } from 'node:crypto'
+import { constants, type Stats } from 'node:fs'
+import { link, lstat, open, rename, symlink, unlink, type FileHandle } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { IoError, ProtocolError, SecurePipeError, TruncatedError, UsageError } from '../errors.js'
+import { ioError } from '../errno.js'
+import type { SecureStream } from '../session.js'
+import { AtomicFile, partialPath, syncDirectory } from './atomic-file.js'
+import { ByteQueue } from './bytes.js'
+import { ManifestDecoder, type Entry, type Manifest } from './entry.js'
+import { OutputDir } from './output-dir.js'
+import { encodeReceipt, type Outcome } from './receipt.js'
+import { encodeReady, resumeId, takePlan, type Offer } from './resume.js'
+import { checkManifest, showName } from './safe-path.js'
+
+/** Where a transfer goes: a directory (entries under their names), one FILE, or a writable such as stdout (one entry). */
+export type Destination =
+  | { kind: 'directory', path: string }
+  | { kind: 'file', path: string }
+  | { kind: 'writable', writable: NodeJS.WritableStream & Writable, name: string }
+
+/** Options of `receiveEntries`. */
+export interface ReceiveOptions {
+  /** Replace existing files (never following a link). */
+  force?: boolean
+  /** Honour a sender's resume request (SPEC 8.6); default true. */
+  resume?: boolean
+  /** The sender's key fingerprint (SPEC 8.6 binds partial files to it); default `stream.peerFingerprint`. */
+  senderFingerprint?: string
+  /** Name for a nameless stream received into a directory; default `transfer-TIME-RANDOM`. */
+  streamName?: () => string
+  /** Called once the plan is known: the entries, and the content bytes to come and already held. */
+  onPlan?: (plan: { entries: readonly Entry[], bytes: number, resumedBytes: number }) => void
+  /** Content bytes received so far. */
+  onProgress?: (bytes: number) => void
+  /** With it, each file's SHA-256 is computed as it arrives and reported here (`--sha256`). */
+  onSha256?: (name: string, hex: string) => void
+  /** After a failure receipt, how long the sender's remaining data is read and discarded (SPEC 8.5.1). */
+  drainMs?: number
+}
+
+/** What a completed transfer wrote. */
+export interface ReceiveReport {
+  entries: readonly Entry[]
+  files: number
+  /** Content bytes received in this run. */
+  bytes: number
+  /** Content bytes already held from an earlier run (accepted resume offers). */
+  resumedBytes: number
+  outcome: Outcome
+  /** Where the data went: the directory, FILE or the writable's name. */
+  where: string
+}
+
+/** Refuse early what would be refused after the handshake: an existing FILE without `force`, or a directory (SPEC 8.7). */
+export async function checkOutputFile(path: string, force: boolean): Promise<void> {
+  const st = await lstat(path).catch(err => (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : Promise.reject(ioError(err, `cannot check ${path}`)))
+  if (st === undefined) return
+  if (st.isDirectory()) throw new UsageError(`${path} is a directory; name a file, or receive into the directory with --output-dir`)
+  if (!force) throw new UsageError(`${path} already exists${st.isFile() ? '' : ` (${kindOf(st)})`}; pass --force to replace it (only after a complete transfer; a FIFO or device is written in place)`)
+}
+
+/** Receive one transfer from `stream` into `dest` and answer with the receipt (SPEC 8). Throws SecurePipeErrors. */
+export async function receiveEntries(stream: SecureStream, dest: Destination, opts: ReceiveOptions = {}): Promise<ReceiveReport> {
+  const out = dest.kind === 'directory' ? await OutputDir.open(dest.path) : undefined
+  const receiver = new Receiver(stream, dest, out, opts)
+  try {
+    await pipeline(stream, receiver)
+  } catch (err) {
+    receiver.abortAll()
+    stream.destroy()
+    throw receiver.failure ?? receiveError(err, receiver)
+  }
+  await receiver.sent
+  if (receiver.failure) {
+    stream.destroy()
+    throw receiver.failure
+  }
+  return receiver.report()
+}
+
+/** One entry's place, start and state, decided before the content (SPEC 8.3). */
+interface Target {
+  entry: Entry
+  /** Final path, or '' for a writable. */
+  path: string
+  start: number
+  offer?: Offer
+  /** The offer covers an existing complete final file. */
+  complete?: boolean
+  hash?: Hash
+  /** FILE is a FIFO or device opened here: written in place (SPEC 8.7). */
+  device?: FileHandle
+}
+
+/** Where the current entry's bytes go. */
+interface Sink {
+  write(buffers: Buffer[]): Promise<void>
+  /** After the entry's last byte: make it durable (fsync, mode, mtime). */
+  end(): Promise<void>
+  /** Then put it in place; called in manifest order, after the previous entry's place. */
+  place?: () => Promise<void>
+  abort(): void
+}
+
+const MAX_COMMITS_IN_FLIGHT = 32
+const DEFAULT_DRAIN_MS = 10_000
+
+class Receiver extends Writable {
+  failure: SecurePipeError | undefined
+  /** Settles once the receipt went out (or could not). */
+  sent: Promise<void> = Promise.resolve()
+  readonly #decoder = new ManifestDecoder()
+  readonly #q = new ByteQueue()
+  #phase: 'manifest' | 'plan' | 'content' | 'failed' = 'manifest'
+  #manifest: Manifest | undefined
+  #targets: Target[] = []
+  #offers: Offer[] = []
+  #index = 0
+  #remaining = 0
+  #sink: Sink | undefined
+  #pending: Buffer[] = []
+  #received = 0
+  #content = 0
+  #resumed = 0
+  #done = 0
+  #chain: Promise<void> = Promise.resolve()
+  #inflight: Array<Promise<void>> = []
+  readonly #open = new Set<Sink>()
+  readonly #fingerprint: string
+
+  constructor(private readonly stream: SecureStream, private readonly dest: Destination, private readonly out: OutputDir | undefined, private readonly opts: ReceiveOptions) {
+    super({ highWaterMark: 1024 * 1024 })
+    this.#fingerprint = opts.senderFingerprint ?? stream.peerFingerprint ?? ''
+  }
+
+  get outcome(): Outcome {
+    return this.dest.kind === 'writable' || this.#targets.some(t => t.device) ? 'delivered' : 'durable'
+  }
+
+  report(): ReceiveReport {
+    const entries = this.#manifest?.entries ?? []
+    const where = this.dest.kind === 'writable' ? this.dest.name : this.dest.path
+    return { entries, files: entries.filter(e => e.type === 'file' || e.type === 'stream').length, bytes: this.#content, resumedBytes: this.#resumed, outcome: this.outcome, where }
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this._writev([{ chunk }], cb)
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: (err?: Error | null) => void): void {
+    if (this.#phase === 'failed') { cb(); return }
+    this.#handle(chunks.map(c => c.chunk)).then(() => cb(), err => this.#fail(err).then(() => cb()))
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (this.#phase === 'failed') { cb(); return }
+    this.#finish().then(() => cb(), err => this.#fail(err).then(() => cb()))
+  }
+
+  /** Drop every file not yet in place (a resumable partial file stays, SPEC 8.6). */
+  abortAll(): void {
+    for (const sink of this.#open) sink.abort()
+    this.#open.clear()
+    for (const t of this.#targets) t.device?.close().catch(() => {})
+  }
+
+  async #handle(chunks: Buffer[]): Promise<void> {
+    for (const chunk of chunks) {
+      this.#received += chunk.length
+      let rest: Buffer = chunk
+      if (this.#phase === 'manifest') {
+        const got = this.#decoder.push(rest)
+        if (got === null) continue
+        this.#manifest = got.manifest
+        await this.#prepare(got.manifest)
+        this.#phase = 'plan'
+        rest = got.rest
+      }
+      if (this.#phase === 'plan') {
+        this.#q.push(rest)
+        const steps = takePlan(this.#q, this.#offers)
+        if (steps === null) continue
+        this.#applyPlan(steps)
+        this.#phase = 'content'
+        rest = this.#q.drain()
+        await this.#advance()
+      }
+      if (this.#phase === 'content') await this.#contentBytes(rest)
+    }
+    await this.#flush()
+  }
+
+  /** SPEC 8.2, 8.3, 8.7: check every entry against the disk without writing, collect resume offers, answer Ready. */
+  async #prepare(manifest: Manifest): Promise<void> {
+    checkManifest(manifest)
+    const { entries } = manifest
+    const resume = manifest.resume && this.opts.resume !== false
+    if (this.dest.kind !== 'directory') {
+      const only = entries[0]
+      if (entries.length !== 1 || (only!.type !== 'file' && only!.type !== 'stream')) {
+        const what = entries.length === 1 ? `a ${only!.type}` : `${entries.length} entries`
+        throw new UsageError(`the sender offered ${what}, but ${this.dest.kind === 'file' ? this.dest.path : this.dest.name} takes exactly one file; receive into a directory (secure-pipe recv DIR)`)
+      }
+      this.#targets = [await this.#singleTarget(only!)]
+    } else {
+      for (const entry of entries) this.#targets.push(await this.#dirTarget(entry, resume))
+    }
+    this.#offers = this.#targets.flatMap(t => t.offer ? [t.offer] : [])
+    this.stream.write(encodeReady(this.#offers))
+  }
+
+  async #singleTarget(entry: Entry): Promise<Target> {
+    if (this.dest.kind !== 'file') return { entry, path: '', start: 0 }
+    const path = this.dest.path
+    await checkOutputFile(path, this.opts.force === true)
+    const st = await lstat(path).catch(() => undefined)
+    if (st === undefined || st.isSymbolicLink() || st.isFile()) return { entry, path, start: 0 } // atomic; rename replaces a link
+    // A FIFO or device with --force: open it without following, and decide from the descriptor (SPEC 8.7).
+    const fh = await open(path, constants.O_WRONLY | constants.O_NOFOLLOW).catch(err => { throw ioError(err, `cannot open ${path}`) })
+    const real = await fh.stat()
+    if (real.isFile()) { await fh.close(); return { entry, path, start: 0 } }
+    return { entry, path, start: 0, device: fh }
+  }
+
+  async #dirTarget(entry: Entry, resume: boolean): Promise<Target> {
+    const out = this.out!
+    if (entry.type === 'stream') entry = { ...entry, name: (this.opts.streamName ?? defaultStreamName)() }
+    const path = out.pathOf(entry.name)
+    await this.#checkParents(entry.name)
+    const st = await out.existing(entry.name)
+    const target: Target = { entry, path, start: 0 }
+    if (entry.type === 'directory') {
+      if (st && !st.isDirectory()) throw new UsageError(`${path} exists and is not a directory${st.isSymbolicLink() ? ' (a symbolic link is never followed)' : ''}; remove it, or receive elsewhere`)
+      return target
+    }
+    if (st?.isDirectory()) throw new UsageError(`${path} is a directory, but the sender sends a ${entry.type} of that name`)
+    if (entry.type === 'file' && resume) {
+      if (st?.isFile() && st.size === entry.size && Math.trunc(st.mtimeMs) === entry.mtimeMs && entry.size > 0) {
+        const hash = await hashFile(path, entry.size)
+        if (hash) Object.assign(target, { complete: true, hash, offer: { index: this.#targets.length, offset: entry.size, digest: hash.copy().digest() } })
+      } else {
+        const partial = partialPath(path, resumeId(this.#fingerprint, entry))
+        const pst = await lstat(partial).catch(() => undefined)
+        if (pst?.isFile() && pst.size > 0 && pst.size <= entry.size && (process.getuid === undefined || pst.uid === process.getuid())) {
+          const hash = await hashFile(partial, pst.size)
+          if (hash) Object.assign(target, { hash, offer: { index: this.#targets.length, offset: pst.size, digest: hash.copy().digest() } })
+        }
+      }
+    }
+    if (st && !target.complete && this.opts.force !== true) {
+      throw new UsageError(`${path} already exists; pass --force to replace it (only after its complete transfer)`)
+    }
+    return target
+  }
+
+  /** Before Ready: directories that exist on the way must be real directories (none is created yet). */
+  async #checkParents(name: string): Promise<void> {
+    const parts = name.split('/')
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/')
+      const st = await this.out!.existing(dir)
+      if (st === undefined) return
+      if (st.isSymbolicLink()) throw new IoError(`${this.out!.pathOf(dir)} is a symbolic link; secure-pipe never writes through links, so ${showName(name)} was refused (remove the link or choose another directory)`)
+      if (!st.isDirectory()) throw new IoError(`${this.out!.pathOf(dir)} is not a directory, so ${showName(name)} cannot be written`)
+    }
+  }
+
+  #applyPlan(steps: Array<{ index: number, offset: number }>): void {
+    for (const step of steps) {
+      const t = this.#targets[step.index]!
+      if (step.offset === 0) {
+        t.hash = undefined
+        if (t.complete && this.opts.force !== true) throw new UsageError(`${t.path} already exists and differs from the sender's file; pass --force to replace it`)
+        t.complete = false
+      }
+      t.start = step.offset
+      this.#resumed += step.offset
+    }
+    let bytes = 0
+    for (const t of this.#targets) if (t.entry.type !== 'directory') bytes += t.entry.size - t.start
+    this.opts.onPlan?.({ entries: this.#manifest!.entries, bytes, resumedBytes: this.#resumed })
+  }
+
+  /** Start entries until one needs bytes (a stream needs all the rest); entries of no remaining bytes complete at once. */
+  async #advance(): Promise<void> {
+    while (this.#sink === undefined && this.#index < this.#targets.length) {
+      const t = this.#targets[this.#index]!
+      await this.#start(t)
+      if (t.entry.type === 'stream') { this.#remaining = Infinity; return }
+      this.#remaining = t.entry.type === 'directory' ? 0 : t.entry.size - t.start
+      if (this.#remaining > 0) return
+      await this.#endEntry()
+    }
+  }
+
+  async #start(t: Target): Promise<void> {
+    const { entry } = t
+    if (entry.type === 'directory') { await this.out!.ensureDirectory(entry.name); return }
+    if (t.complete && t.start === entry.size) return // already in place (SPEC 8.6)
+    if (this.out) await this.out.ensureParents(entry.name)
+    this.#sink = this.dest.kind === 'writable' ? writableSink(this.dest.writable, this.dest.name)
+      : t.device ? deviceSink(t.device, t.path)
+        : entry.type === 'symlink' ? symlinkSink(t, this.opts.force === true)
+          : await this.#fileSink(t)
+    this.#open.add(this.#sink)
+    if (this.opts.onSha256 && entry.type !== 'symlink') t.hash ??= createHash('sha256')
+  }
+
+  async #fileSink(t: Target): Promise<Sink> {
+    const resume = this.#manifest!.resume && this.opts.resume !== false && this.dest.kind === 'directory' && t.entry.type === 'file'
+    const file = await AtomicFile.create(t.path, { force: this.opts.force === true, ...(resume ? { resumeId: resumeId(this.#fingerprint, t.entry), resumeAt: t.start } : {}) })
+    try {
+      if (this.out) await this.out.verifyParent(t.entry.name)
+    } catch (err) {
+      file.abort()
+      throw err
+    }
+    return {
+      write: buffers => file.write(buffers),
+      end: () => file.finish(t.entry.mode, t.entry.mtimeMs),
+      place: () => file.place(),
+      abort: () => file.abort(),
+    }
+  }
+
+  /**
+   * Queue an entry's commit: its fsync runs now, its rename after the previous entry's, so the
+   * receipt's `done` is always a prefix of the manifest (SPEC 8.5). At most MAX_COMMITS_IN_FLIGHT
+   * are pending; waiting for the oldest gives backpressure and surfaces its failure.
+   */
+  async #commit(sink: Sink | undefined): Promise<void> {
+    const finishing = sink ? sink.end() : Promise.resolve()
+    finishing.catch(() => {})
+    const step = Promise.all([this.#chain, finishing]).then(() => sink?.place?.()).then(() => {
+      if (sink) this.#open.delete(sink)
+      this.#done++
+    })
+    this.#chain = step
+    step.catch(() => {})
+    this.#inflight.push(step)
+    if (this.#inflight.length > MAX_COMMITS_IN_FLIGHT) await this.#inflight.shift()
+  }
+
+  async #contentBytes(buf: Buffer): Promise<void> {
+    let at = 0
+    while (at < buf.length) {
+      if (this.#sink === undefined) {
+        await this.#advance()
+        if (this.#sink === undefined) throw new ProtocolError(`the sender sent ${buf.length - at} bytes after the last entry's end (SPEC 8.4)`)
+      }
+      const n = Math.min(this.#remaining, buf.length - at)
+      const piece = buf.subarray(at, at + n)
+      this.#pending.push(piece)
+      this.#targets[this.#index]!.hash?.update(piece)
+      this.#content += n
+      this.#remaining -= n
+      at += n
+      if (this.#remaining === 0) await this.#endEntry()
+    }
+    this.opts.onProgress?.(this.#content)
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#pending.length === 0 || this.#sink === undefined) return
+    const buffers = this.#pending
+    this.#pending = []
+    await this.#sink.write(buffers)
+  }
+
+  async #endEntry(): Promise<void> {
+    const t = this.#targets[this.#index]!
+    await this.#flush()
+    const sink = this.#sink
+    this.#sink = undefined
+    await this.#commit(sink) // no sink: a directory, or a file already complete
+    if (t.hash && this.opts.onSha256) this.opts.onSha256(t.entry.type === 'stream' ? t.path || this.report().where : t.entry.name, t.hash.digest('hex'))
+    this.#index++
+  }
+
+  /** The sender's close record arrived (SPEC 6.4): every entry must be complete; then directories, fsyncs, receipt. */
+  async #finish(): Promise<void> {
+    if (this.#phase !== 'content') throw new ProtocolError(`the sender ended its stream ${this.#phase === 'manifest' ? 'inside the manifest' : 'before its plan'} (SPEC 8.1, 8.3)`)
+    const t = this.#targets[this.#index]
+    if (t !== undefined && t.entry.type === 'stream') await this.#endEntry()
+    else await this.#advance()
+    if (this.#index < this.#targets.length) {
+      throw new ProtocolError(`the sender ended its stream before the end of ${showName(this.#targets[this.#index]!.entry.name)} (SPEC 8.4)`)
+    }
+    await this.#chain
+    await this.#settleDirectories()
+    this.#sendReceipt()
+  }
+
+  /** Directory modes and mtimes after their contents (deepest first), then fsync every directory written into. */
+  async #settleDirectories(): Promise<void> {
+    if (this.dest.kind !== 'directory') return
+    const dirs = new Set<string>([this.out!.root])
+    for (const t of this.#targets) if (t.entry.type !== 'directory') dirs.add(dirname(t.path))
+    for (let i = this.#targets.length - 1; i >= 0; i--) {
+      const t = this.#targets[i]!
+      if (t.entry.type !== 'directory') continue
+      dirs.add(dirname(t.path))
+      const fh = await open(t.path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(err => { throw ioError(err, `cannot set the mode of ${t.path}`) })
+      try {
+        await fh.chmod(t.entry.mode)
+        await fh.utimes(t.entry.mtimeMs / 1000, t.entry.mtimeMs / 1000)
+        await fh.sync()
+      } finally {
+        await fh.close()
+      }
+    }
+    for (const dir of dirs) await syncDirectory(dir)
+  }
+
+  #sendReceipt(error?: SecurePipeError): void {
+    const digest = this.stream.tagDigest('received') ?? Buffer.alloc(32)
+    const receipt = encodeReceipt({ bytes: this.#received, digest, done: this.#done, outcome: this.outcome, ...(error ? { error: { code: error.code, message: error.message } } : {}) })
+    this.sent = new Promise<void>(resolve => {
+      const done = (): void => { clearTimeout(timer); resolve() }
+      const timer = setTimeout(done, 10_000)
+      this.stream.once('error', done)
+      this.stream.end(receipt, done)
+    })
+  }
+
+  /** SPEC 8.5.1: report the first failure in a receipt at once, drop partial files, then discard what the sender still sends (bounded). */
+  async #fail(err: unknown): Promise<void> {
+    this.#phase = 'failed'
+    const failure = err instanceof SecurePipeError ? err : ioError(err, 'the transfer failed')
+    this.failure = failure
+    this.abortAll()
+    await Promise.allSettled(this.#inflight)
+    if (this.dest.kind === 'directory') await syncDirectory(this.out!.root).catch(() => {})
+    this.#sendReceipt(failure)
+    const timer = setTimeout(() => this.stream.destroy(), this.opts.drainMs ?? DEFAULT_DRAIN_MS)
+    timer.unref()
+    this.stream.once('close', () => clearTimeout(timer))
+  }
+}
+
+/** A FIFO or device named as FILE (SPEC 8.7): written in place, delivered but not durable. */
+function deviceSink(fh: FileHandle, path: string): Sink {
+  return {
+    write: async buffers => { try { await fh.writev(buffers) } catch (err) { throw ioError(err, `cannot write ${path}`) } },
+    end: () => fh.close(),
+    abort: () => { fh.close().catch(() => {}) },
+  }
+}
+
+/** stdout or another writable: backpressure honoured; its end is a flush (delivered, not durable). */
+function writableSink(w: Writable, name: string): Sink {
+  const fail = (err: unknown): IoError => ioError(err, (err as NodeJS.ErrnoException)?.code === 'EPIPE' ? `cannot write to ${name} (the reading program exited)` : `cannot write to ${name}`)
+  const write = (b: Buffer | string): Promise<void> => new Promise((resolve, reject) => {
+    const onError = (err: unknown): void => reject(fail(err))
+    w.once('error', onError)
+    const ok = w.write(b, err => { if (err) onError(err) })
+    if (ok) { w.off('error', onError); resolve() } else w.once('drain', () => { w.off('error', onError); resolve() })
+  })
+  return {
+    write: async buffers => { for (const b of buffers) await write(b) },
+    // An empty write calls back once everything before it is out.
+    end: () => new Promise<void>((resolve, reject) => w.write('', err => err ? reject(fail(err)) : resolve())),
+    abort: () => {},
+  }
+}
+
+/** SPEC 8.1 type 3: the target is collected, then the link is created beside its name and renamed into place; never followed. */
+function symlinkSink(t: Target, force: boolean): Sink {
+  const parts: Buffer[] = []
+  const temp = partialPath(t.path, randomBytes(6).toString('hex'))
+  return {
+    write: async buffers => { parts.push(...buffers.map(b => Buffer.from(b))) },
+    end: async () => {
+      const target = Buffer.concat(parts)
+      if (target.includes(0)) throw new ProtocolError(`symlink ${showName(t.entry.name)} has a NUL in its target (SPEC 8.1)`)
+      try {
+        await symlink(target.toString('utf8'), temp)
+        if (force) await rename(temp, t.path)
+        else {
+          try { await link(temp, t.path) } finally { await unlink(temp).catch(() => {}) }
+        }
+      } catch (err) {
+        await unlink(temp).catch(() => {})
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${t.path} appeared during the transfer; it was left untouched (use --force to replace)`)
+        throw ioError(err, `cannot create link ${t.path}`)
+      }
+    },
+    abort: () => {},
+  }
+}
+
+async function hashFile(path: string, length: number): Promise<Hash | null> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined)
+  if (!fh) return null
+  try {
+    const st = await fh.stat()
+    if (!st.isFile() || st.size < length) return null
+    const hash = createHash('sha256')
+    const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, length))
+    for (let at = 0; at < length;) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - at), at)
+      if (bytesRead === 0) return null
+      hash.update(buf.subarray(0, bytesRead))
+      at += bytesRead
+    }
+    return hash
+  } finally {
+    await fh.close()
+  }
+}
+
+function defaultStreamName(): string {
+  return `transfer-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}`
+}
+
+function kindOf(st: Stats): string {
+  return st.isSymbolicLink() ? 'a symbolic link' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file'
+}
+
+function receiveError(err: unknown, r: Receiver): unknown {
+  const where = r.report().where
+  if ((err as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return new TruncatedError(`the connection closed before the sender's authenticated end of stream; nothing more was written to ${where} (files not complete were removed)`, { cause: err })
+  }
+  if (err instanceof SecurePipeError && err.code !== 'ERR_IO' && err.code !== 'ERR_USAGE') {
+    return new SecurePipeError(err.code, `${err.message.replace(/[.;]\s*$/, '')}; files not complete in ${where} were removed`, { cause: err })
+  }
+  return err
+}

@@ -1,0 +1,100 @@
+/**
+ * The ready / plan round trip and the resume identity (SPEC 8.3, 8.6), as pure code. The
+ * receiver offers, per file it holds part of, the length and SHA-256 of that part; the sender
+ * accepts an offer only when its own file's prefix has the same digest, else restarts it at 0.
+ *
+ * @example encodeReady([{ index: 0, offset: 4096, digest }]); encodePlan([{ index: 0, offset: 4096 }])
+ */
+import { createHash } from 'node:crypto'
+import { ProtocolError } from '../errors.js'
+import type { ByteQueue } from './bytes.js'
+import type { Entry } from './entry.js'
+
+export const READY_MAGIC = Buffer.from('SPRY', 'ascii')
+export const PLAN_MAGIC = Buffer.from('SPPL', 'ascii')
+const OFFER_LENGTH = 4 + 8 + 32
+const STEP_LENGTH = 4 + 8
+
+/** The receiver holds the first `offset` bytes of entry `index`, whose SHA-256 is `digest`. */
+export interface Offer { index: number, offset: number, digest: Buffer }
+/** The sender's answer to one offer: the offered offset (accepted) or 0 (restart). */
+export interface Step { index: number, offset: number }
+
+export function encodeReady(offers: readonly Offer[]): Buffer {
+  const out = Buffer.alloc(8 + offers.length * OFFER_LENGTH)
+  READY_MAGIC.copy(out, 0)
+  out.writeUInt32BE(offers.length, 4)
+  offers.forEach((o, i) => {
+    const at = 8 + i * OFFER_LENGTH
+    out.writeUInt32BE(o.index, at)
+    out.writeBigUInt64BE(BigInt(o.offset), at + 4)
+    o.digest.copy(out, at + 12)
+  })
+  return out
+}
+
+export function encodePlan(steps: readonly Step[]): Buffer {
+  const out = Buffer.alloc(8 + steps.length * STEP_LENGTH)
+  PLAN_MAGIC.copy(out, 0)
+  out.writeUInt32BE(steps.length, 4)
+  steps.forEach((s, i) => {
+    out.writeUInt32BE(s.index, 8 + i * STEP_LENGTH)
+    out.writeBigUInt64BE(BigInt(s.offset), 12 + i * STEP_LENGTH)
+  })
+  return out
+}
+
+/**
+ * Sender side: take the Ready message, or null while incomplete. Offers are checked against the
+ * manifest (SPEC 8.3: increasing file indexes, offsets 1..size), so a count is bounded before allocation.
+ */
+export function takeReady(q: ByteQueue, entries: readonly Entry[]): Offer[] | null {
+  const head = q.peek(8)
+  if (head === null) return null
+  if (!head.subarray(0, 4).equals(READY_MAGIC)) throw new ProtocolError('the receiver did not answer the manifest with a ready message (SPEC 8.3)')
+  const count = head.readUInt32BE(4)
+  if (count > entries.length) throw new ProtocolError(`the receiver made ${count} resume offers for ${entries.length} entries (SPEC 8.3)`)
+  const all = q.take(8 + count * OFFER_LENGTH)
+  if (all === null) return null
+  const offers: Offer[] = []
+  for (let i = 0; i < count; i++) {
+    const at = 8 + i * OFFER_LENGTH
+    const offer = { index: all.readUInt32BE(at), offset: Number(all.readBigUInt64BE(at + 4)), digest: Buffer.from(all.subarray(at + 12, at + OFFER_LENGTH)) }
+    const entry = entries[offer.index]
+    const previous = offers[offers.length - 1]
+    if (entry === undefined || entry.type !== 'file' || offer.offset < 1 || offer.offset > entry.size || (previous && previous.index >= offer.index)) {
+      throw new ProtocolError(`the receiver made a resume offer for entry ${offer.index} at ${offer.offset} that does not fit the manifest (SPEC 8.3)`)
+    }
+    offers.push(offer)
+  }
+  return offers
+}
+
+/** Receiver side: take the Plan, or null while incomplete; it must answer exactly our offers (SPEC 8.3). */
+export function takePlan(q: ByteQueue, offers: readonly Offer[]): Step[] | null {
+  const head = q.peek(8)
+  if (head === null) return null
+  if (!head.subarray(0, 4).equals(PLAN_MAGIC)) throw new ProtocolError('the sender did not answer the ready message with a plan (SPEC 8.3)')
+  const count = head.readUInt32BE(4)
+  if (count !== offers.length) throw new ProtocolError(`the sender's plan answers ${count} offers; ${offers.length} were made (SPEC 8.3)`)
+  const all = q.take(8 + count * STEP_LENGTH)
+  if (all === null) return null
+  return offers.map((offer, i) => {
+    const index = all.readUInt32BE(8 + i * STEP_LENGTH)
+    const offset = Number(all.readBigUInt64BE(12 + i * STEP_LENGTH))
+    if (index !== offer.index || (offset !== 0 && offset !== offer.offset)) {
+      throw new ProtocolError(`the sender's plan answers entry ${index} at ${offset}, which was not offered (SPEC 8.3)`)
+    }
+    return { index, offset }
+  })
+}
+
+/** SPEC 8.6: the partial file's identity: which sender key sent which name, size and mtime. */
+export function resumeId(senderFingerprint: string, entry: Pick<Entry, 'name' | 'size' | 'mtimeMs'>): string {
+  const numbers = Buffer.alloc(16)
+  numbers.writeBigUInt64BE(BigInt(entry.size), 0)
+  numbers.writeBigInt64BE(BigInt(Math.trunc(entry.mtimeMs)), 8)
+  return createHash('sha256')
+    .update('secure-pipe resume v1\0').update(senderFingerprint).update('\0').update(entry.name, 'utf8').update('\0').update(numbers)
+    .digest().subarray(0, 8).toString('hex')
+}

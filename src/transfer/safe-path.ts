@@ -1,0 +1,61 @@
+/**
+ * Which names a receiver accepts (SPEC 8.2), as pure functions: a name from the wire is a
+ * relative '/'-separated path with no way out of the output directory. The disk side of the
+ * same rule (no symbolic link on the way) is `receive-disk.ts`.
+ *
+ * @example checkManifest(manifest) // throws ProtocolError naming the entry and the rule
+ */
+import { ProtocolError } from '../errors.js'
+import { MAX_COMPONENT_BYTES, MAX_NAME_BYTES, type Entry, type Manifest } from './entry.js'
+
+/** Why `name` is refused (SPEC 8.2), or null when it is safe. */
+export function nameProblem(name: string): string | null {
+  if (name === '') return 'is empty'
+  if (name.includes('\0')) return 'contains a NUL byte'
+  if (name.includes('\\')) return 'contains a backslash'
+  if (name.startsWith('/')) return 'is absolute'
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) return `is longer than ${MAX_NAME_BYTES} bytes`
+  for (const part of name.split('/')) {
+    if (part === '') return 'has an empty component'
+    if (part === '.' || part === '..') return `has a "${part}" component`
+    if (Buffer.byteLength(part) > MAX_COMPONENT_BYTES) return `has a component longer than ${MAX_COMPONENT_BYTES} bytes`
+  }
+  return null
+}
+
+/** A name as a message shows it: quoted, control characters escaped (a hostile name must not drive the terminal). */
+export function showName(name: string): string {
+  return JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}...` : name)
+}
+
+/** SPEC 8.1 and 8.2: every entry of the manifest, and the manifest as a whole. Throws ProtocolError. */
+export function checkManifest(manifest: Manifest): void {
+  const { entries } = manifest
+  const kinds = new Map<string, Entry['type']>()
+  entries.forEach((entry, i) => {
+    if (entry.type === 'stream') {
+      if (entries.length !== 1) throw new ProtocolError(`entry ${i} is a nameless stream, which must be the only entry (SPEC 8.1)`)
+      if (entry.name !== '' || entry.size !== 0) throw new ProtocolError('a stream entry must have an empty name and size 0 (SPEC 8.1)')
+      return
+    }
+    const problem = nameProblem(entry.name)
+    if (problem) throw new ProtocolError(`the sender's entry ${i} name ${showName(entry.name)} ${problem}; refused before writing anything (SPEC 8.2)`)
+    if (entry.type === 'directory' && entry.size !== 0) throw new ProtocolError(`directory entry ${showName(entry.name)} declares ${entry.size} content bytes (SPEC 8.1)`)
+    if (entry.type === 'symlink' && (entry.size < 1 || entry.size > MAX_NAME_BYTES)) throw new ProtocolError(`symlink entry ${showName(entry.name)} declares a ${entry.size}-byte target (1 to ${MAX_NAME_BYTES}, SPEC 8.1)`)
+    if (kinds.has(entry.name)) throw new ProtocolError(`the sender listed ${showName(entry.name)} twice; refused before writing anything (SPEC 8.2)`)
+    kinds.set(entry.name, entry.type)
+  })
+  for (const name of kinds.keys()) {
+    for (let cut = name.indexOf('/'); cut >= 0; cut = name.indexOf('/', cut + 1)) {
+      const kind = kinds.get(name.slice(0, cut))
+      if (kind !== undefined && kind !== 'directory') throw new ProtocolError(`entry ${showName(name)} lies inside ${showName(name.slice(0, cut))}, which the sender lists as a ${kind} (SPEC 8.2)`)
+    }
+  }
+}
+
+/** Directory names an entry needs on its way, shallowest first (`a/b/c` -> `a`, `a/b`). */
+export function parentNames(name: string): string[] {
+  const out: string[] = []
+  for (let cut = name.indexOf('/'); cut >= 0; cut = name.indexOf('/', cut + 1)) out.push(name.slice(0, cut))
+  return out
+}

@@ -1,0 +1,286 @@
+/**
+ * The sending side of a transfer (SPEC 8): manifest, wait for Ready, plan (accepting only resume
+ * offers whose prefix digest matches our own file), the content of every entry, the close record,
+ * then the receipt, checked against the records we sealed.
+ *
+ * @example const report = await sendEntries(await connect(opts), await listSources(['photos/']))
+ */
+import { createHash, timingSafeEqual, type Hash } from 'node:crypto'
+import { open } from 'node:fs/promises'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { SecurePipeError, ReceiptError, TimeoutError, IoError, toNetworkError, EXIT_CODES, type ErrorCode } from '../errors.js'
+import { ioError } from '../errno.js'
+import type { SecureStream } from '../session.js'
+import { ByteQueue } from './bytes.js'
+import { encodeManifest } from './entry.js'
+import { checkReceipt, DEFAULT_RECEIPT_TIMEOUT_MS, noReceiptError, receiptCode, takeReceipt, type Receipt } from './receipt.js'
+import { encodePlan, takeReady, type Offer, type Step } from './resume.js'
+import { showName } from './safe-path.js'
+import type { SourceEntry } from './source.js'
+
+/** Read files this many bytes at a time; smaller pieces are gathered up to it before they go to the stream. */
+export const SEND_CHUNK = 256 * 1024
+
+/** Options of `sendEntries`. */
+export interface SendOptions {
+  /** Ask the receiver to resume partial files (SPEC 8.6). */
+  resume?: boolean
+  /** How long to wait for the ready message, and for the receipt after our close record (SPEC 8.5.2). */
+  receiptTimeoutMs?: number
+  /** Called once the plan is known: content bytes to send now, and bytes the receiver already holds. */
+  onPlan?: (plan: { bytes: number, resumedBytes: number }) => void
+  /** Content bytes handed to the stream so far. */
+  onProgress?: (bytes: number) => void
+  /** With it, each file's SHA-256 is computed as it is sent and reported here (`--sha256`). */
+  onSha256?: (name: string, hex: string) => void
+}
+
+/** What a completed transfer moved. */
+export interface SendReport {
+  entries: number
+  files: number
+  /** Content bytes sent in this run. */
+  bytes: number
+  /** Content bytes the receiver already had (accepted resume offers). */
+  resumedBytes: number
+  /** Whether the receiver made the entries durable or could only deliver them (stdout, FIFO, device). */
+  outcome: Receipt['outcome']
+}
+
+/** The receiver reported a failure (SPEC 8.5): its error code, and how far the transfer got. */
+export class TransferFailedError extends SecurePipeError {
+  constructor(code: ErrorCode, message: string, readonly done: number, readonly entries: number) {
+    super(code, message)
+  }
+}
+
+/** Send `entries` over an established stream (SPEC 8). Resolves when the receipt confirms every entry; ends the stream's writable side. */
+export async function sendEntries(stream: SecureStream, entries: readonly SourceEntry[], opts: SendOptions = {}): Promise<SendReport> {
+  const timeoutMs = opts.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS
+  const replies = new Replies(stream, entries)
+  let source: Readable | undefined
+  replies.failed.then(() => source?.destroy(), () => {})
+  try {
+    const manifest = encodeManifest(entries, { resume: opts.resume === true })
+    stream.write(manifest)
+    const ready = await within(replies.ready, timeoutMs, 'no answer to the transfer manifest')
+    if (!Array.isArray(ready)) throw failure(ready, entries)
+    const prefixes = new Map<number, Hash>()
+    const steps = await checkOffers(entries, ready, prefixes)
+    const plan = encodePlan(steps)
+    stream.write(plan)
+    const starts = new Map(steps.map(s => [s.index, s.offset]))
+    let resumedBytes = 0
+    let bytes = 0
+    entries.forEach((e, i) => { const start = starts.get(i) ?? 0; resumedBytes += start; if (e.type !== 'directory') bytes += e.size - start })
+    opts.onPlan?.({ bytes, resumedBytes })
+    const sent = { bytes: 0 }
+    source = Readable.from(content(entries, starts, prefixes, opts, sent), { objectMode: false })
+    try {
+      await pipeline(source, stream) // ends our direction: the close record (SPEC 6)
+    } catch (err) {
+      const early = await replies.failedNow()
+      if (early) throw failure(early, entries)
+      throw sendError(err)
+    }
+    const receipt = await within(replies.receipt, timeoutMs, 'no delivery receipt after the end of the data')
+    if (receipt.error) throw failure(receipt, entries)
+    // SPEC 8.5: our close record is sealed (the pipeline finished), so the digest covers every record we sent.
+    checkReceipt(receipt, { bytes: manifest.length + plan.length + sent.bytes, digest: stream.tagDigest('sent')!, entries: entries.length })
+    return { entries: entries.length, files: entries.filter(e => e.type === 'file').length, bytes: sent.bytes, resumedBytes, outcome: receipt.outcome }
+  } catch (err) {
+    source?.destroy()
+    stream.destroy()
+    throw err instanceof SecurePipeError ? err : sendError(err)
+  } finally {
+    replies.stop()
+  }
+}
+
+/** SPEC 8.6: accept an offer only if our own prefix has the same SHA-256; keep the hash for --sha256. */
+async function checkOffers(entries: readonly SourceEntry[], offers: readonly Offer[], prefixes: Map<number, Hash>): Promise<Step[]> {
+  const steps: Step[] = []
+  for (const offer of offers) {
+    const entry = entries[offer.index]!
+    const hash = await hashPrefix(entry, offer.offset)
+    const same = hash !== null && timingSafeEqual(hash.copy().digest(), offer.digest)
+    if (same) prefixes.set(offer.index, hash)
+    steps.push({ index: offer.index, offset: same ? offer.offset : 0 })
+  }
+  return steps
+}
+
+async function hashPrefix(entry: SourceEntry, length: number): Promise<Hash | null> {
+  if (entry.path === undefined) return null
+  const hash = createHash('sha256')
+  const fh = await open(entry.path, 'r').catch(err => { throw ioError(err, `cannot read ${entry.path}`) })
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(SEND_CHUNK, length))
+    for (let at = 0; at < length;) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - at), at)
+      if (bytesRead === 0) return null
+      hash.update(buf.subarray(0, bytesRead))
+      at += bytesRead
+    }
+    return hash
+  } finally {
+    await fh.close()
+  }
+}
+
+/** The content of every entry from its plan offset (SPEC 8.4), small pieces gathered into SEND_CHUNK buffers. */
+async function* content(entries: readonly SourceEntry[], starts: Map<number, number>, prefixes: Map<number, Hash>, opts: SendOptions, sent: { bytes: number }): AsyncGenerator<Buffer> {
+  let held: Buffer[] = []
+  let heldBytes = 0
+  const flush = (): Buffer => {
+    const out = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes)
+    held = []
+    heldBytes = 0
+    return out
+  }
+  const emit = function* (chunk: Buffer): Generator<Buffer> {
+    sent.bytes += chunk.length
+    opts.onProgress?.(sent.bytes)
+    if (chunk.length >= SEND_CHUNK && heldBytes === 0) { yield chunk; return }
+    held.push(chunk)
+    heldBytes += chunk.length
+    if (heldBytes >= SEND_CHUNK) yield flush()
+  }
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!
+    if (entry.type === 'symlink') yield* emit(entry.target!)
+    else if (entry.type === 'stream') {
+      for await (const chunk of entry.stream!) yield* emit(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))
+    } else if (entry.type === 'file') {
+      const hash = opts.onSha256 ? prefixes.get(i) ?? createHash('sha256') : undefined
+      for await (const chunk of readFile(entry, starts.get(i) ?? 0)) {
+        hash?.update(chunk)
+        yield* emit(chunk)
+      }
+      if (hash) opts.onSha256!(entry.name, hash.digest('hex'))
+    }
+  }
+  if (heldBytes > 0) yield flush()
+}
+
+/** Exactly the manifest's bytes of a file from `start`; a file that changed since it was listed ends the transfer (SPEC 8.4). */
+async function* readFile(entry: SourceEntry, start: number): AsyncGenerator<Buffer> {
+  const fh = await open(entry.path!, 'r').catch(err => { throw ioError(err, `cannot read ${entry.path}`) })
+  try {
+    const st = await fh.stat()
+    if (st.size < entry.size) throw new IoError(`${entry.path} shrank from ${entry.size} to ${st.size} bytes after it was listed; the transfer stopped (send it again)`)
+    for (let at = start; at < entry.size;) {
+      const buf = Buffer.allocUnsafe(Math.min(SEND_CHUNK, entry.size - at))
+      const { bytesRead } = await fh.read(buf, 0, buf.length, at).catch(err => { throw ioError(err, `cannot read ${entry.path}`) })
+      if (bytesRead === 0) throw new IoError(`${entry.path} ended after ${at} of its ${entry.size} bytes while it was being sent; the transfer stopped (send it again)`)
+      at += bytesRead
+      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead)
+    }
+  } finally {
+    await fh.close()
+  }
+}
+
+/** The receiver's failure receipt as the sender's error (SPEC 8.5.2). */
+function failure(r: Receipt, entries: readonly SourceEntry[]): TransferFailedError {
+  const code = receiptCode(r.error?.code ?? '', Object.keys(EXIT_CODES) as ErrorCode[])
+  const failed = entries[r.done]
+  const which = failed === undefined ? '' : failed.type === 'stream' ? 'the stream: ' : `${showName(failed.name)}: `
+  const durable = r.done === 0 ? 'nothing was written' : `${r.done} of ${entries.length} entries are ${r.outcome === 'durable' ? 'durable' : 'delivered'} there, the rest were not written`
+  return new TransferFailedError(code, `the receiver refused or failed ${which}${(r.error?.message ?? 'no reason given').replace(/[.;]\s*$/, '')} (${r.error?.code || 'no code'}); ${durable}`, r.done, entries.length)
+}
+
+function sendError(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException
+  if (err instanceof SecurePipeError) {
+    if (err.code === 'ERR_TRUNCATED') return noReceiptError('the connection ended before the receiver confirmed delivery', err)
+    if (err.code === 'ERR_NETWORK' && !/may not have the data/.test(err.message)) return noReceiptError(err.message, err)
+    return err
+  }
+  if (e?.code === 'ERR_STREAM_PREMATURE_CLOSE') return noReceiptError('the connection closed before the receiver confirmed delivery', err)
+  if (e?.code === 'ECONNRESET' || e?.code === 'EPIPE') return noReceiptError(toNetworkError(err).message, err)
+  return err
+}
+
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`${what} within ${ms / 1000} s (--receipt-timeout); the receiver may not have the data`)), ms)
+  })
+  try {
+    return await Promise.race([p, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/**
+ * The receiver's direction (SPEC 8.3, 8.5): Ready (or a refusing Receipt), then one Receipt and
+ * the close record. A failure receipt settles `failed` at once, so the sender stops sending.
+ */
+class Replies {
+  readonly ready: Promise<Offer[] | Receipt>
+  readonly receipt: Promise<Receipt>
+  readonly failed: Promise<Receipt>
+  #q = new ByteQueue()
+  #phase: 'ready' | 'receipt' | 'end' = 'ready'
+  #got: Receipt | undefined
+  #failedReceipt: Receipt | undefined
+  #settle = { ready: (_v: Offer[] | Receipt) => {}, receipt: (_v: Receipt) => {}, failed: (_v: Receipt) => {}, reject: (_e: unknown) => {} }
+  readonly #off: () => void
+
+  constructor(stream: SecureStream, private readonly entries: readonly SourceEntry[]) {
+    let rejectReady!: (e: unknown) => void
+    let rejectReceipt!: (e: unknown) => void
+    this.ready = new Promise((resolve, reject) => { this.#settle.ready = resolve; rejectReady = reject })
+    this.receipt = new Promise((resolve, reject) => { this.#settle.receipt = resolve; rejectReceipt = reject })
+    this.failed = new Promise(resolve => { this.#settle.failed = resolve })
+    this.ready.catch(() => {})
+    this.receipt.catch(() => {})
+    this.#settle.reject = e => { rejectReady(e); rejectReceipt(e) }
+    const onData = (chunk: Buffer): void => { try { this.#data(chunk) } catch (err) { this.#settle.reject(err); stream.destroy() } }
+    const onEnd = (): void => {
+      if (this.#phase === 'end' && this.#got) this.#settle.receipt(this.#got)
+      else this.#settle.reject(noReceiptError('the receiver closed the connection without a delivery receipt'))
+    }
+    const onError = (err: unknown): void => this.#settle.reject(err)
+    const onClose = (): void => this.#settle.reject(noReceiptError('the connection closed before the receiver confirmed delivery'))
+    stream.on('data', onData)
+    stream.once('end', onEnd)
+    stream.once('error', onError)
+    stream.once('close', onClose)
+    this.#off = () => { stream.off('data', onData); stream.off('end', onEnd); stream.off('error', onError); stream.off('close', onClose) }
+  }
+
+  /** The failure receipt if one has arrived (after a failed pipeline, give the stream a moment to deliver it). */
+  async failedNow(): Promise<Receipt | undefined> {
+    if (!this.#failedReceipt) await new Promise(resolve => setTimeout(resolve, 50))
+    return this.#failedReceipt
+  }
+
+  stop(): void { this.#off() }
+
+  #data(chunk: Buffer): void {
+    if (this.#phase === 'end') throw new ReceiptError('the receiver sent bytes after its delivery receipt (SPEC 8.5.2)')
+    this.#q.push(chunk)
+    if (this.#phase === 'ready') {
+      if (this.#q.length >= 4 && this.#q.peek(4)!.toString('latin1') === 'SPRC') this.#phase = 'receipt'
+      else {
+        const offers = takeReady(this.#q, this.entries)
+        if (offers === null) return
+        this.#phase = 'receipt'
+        this.#settle.ready(offers)
+      }
+    }
+    if (this.#phase === 'receipt') {
+      const r = takeReceipt(this.#q)
+      if (r === null) return
+      this.#phase = 'end'
+      this.#got = r
+      if (r.error) { this.#failedReceipt = r; this.#settle.ready(r); this.#settle.failed(r); this.#settle.receipt(r) }
+      if (this.#q.length > 0) throw new ReceiptError('the receiver sent bytes after its delivery receipt (SPEC 8.5.2)')
+    }
+  }
+}
+
