@@ -27,6 +27,10 @@ import { x25519KeyPair, x25519Shared } from '../src/crypto/x25519.js'
 import { ALERT, DIRECTION, HANDSHAKE_FRAME_LIMIT, HANDSHAKE_FRAMES, LABELS, MAX_RECORD_SIZE, RECORD_TYPE, recordFrameLimit, type CipherName } from '../src/constants.js'
 import { fixedBytes, scriptedRandom, toHex } from '../test/helpers/fixed.js'
 import { HANDSHAKE_FILE, loadVectorFile, protocolVectorDir, type FailureVectorFile, type HandshakeFailureVectorFile, type HandshakeVectorFile, type KeyVector, type MessageVector, type RecordVector } from '../test/auth/vector-schema.js'
+import { createHash } from 'node:crypto'
+import { encodeEntry, encodeManifest } from '../src/transfer/entry.js'
+import { encodeReceipt } from '../src/transfer/receipt.js'
+import { encodePlan, encodeReady, resumeId } from '../src/transfer/resume.js'
 
 const fixed = (what: string, length: number): Buffer => fixedBytes(`secure-pipe v1 test vector: ${what}`, length)
 
@@ -281,12 +285,34 @@ async function handshakeFailureFiles(keys: { client: KeyVector, server: KeyVecto
   ]
 }
 
+/** SPEC 8: one of each transfer message, with the values they encode (no keys involved). */
+function transferFile(): [string, unknown] {
+  const file = { type: 'file' as const, name: 'photos/été 1.jpg', mode: 0o644, mtimeMs: 1_700_000_000_123, size: 70_000 }
+  const dir = { type: 'directory' as const, name: 'photos', mode: 0o755, mtimeMs: 1_700_000_000_000, size: 0 }
+  const digest = createHash('sha256').update('the first 4096 bytes').digest()
+  const tags = createHash('sha256').update('tags').digest()
+  return ['transfer-messages.json', {
+    description: 'SPEC 8: the transfer messages inside the secure stream, each as hex with the values it encodes. Integers are big-endian.',
+    spec: 'SPEC 8.1, 8.3, 8.5, 8.6',
+    entryHeader: { entry: file, hex: toHex(encodeEntry(file)) },
+    manifest: { entries: [dir, file], resume: true, hex: toHex(encodeManifest([dir, file], { resume: true })) },
+    ready: { offers: [{ index: 1, offset: 4096, digest: toHex(digest) }], hex: toHex(encodeReady([{ index: 1, offset: 4096, digest }])) },
+    plan: { steps: [{ index: 1, offset: 4096 }], hex: toHex(encodePlan([{ index: 1, offset: 4096 }])) },
+    receipt: { bytes: 65_999, digest: toHex(tags), done: 2, outcome: 'durable', hex: toHex(encodeReceipt({ bytes: 65_999, digest: tags, done: 2, outcome: 'durable' })) },
+    failureReceipt: {
+      bytes: 120, digest: toHex(tags), done: 1, outcome: 'durable', error: { code: 'ERR_IO', message: 'no space left on the device' },
+      hex: toHex(encodeReceipt({ bytes: 120, digest: tags, done: 1, outcome: 'durable', error: { code: 'ERR_IO', message: 'no space left on the device' } })),
+    },
+    resumeId: { senderFingerprint: 'SHA256:FWJnIobAazNB+UsnH3WTyHUSp3SNN3tgqsXBKGh0L48', name: file.name, size: file.size, mtimeMs: file.mtimeMs, id: resumeId('SHA256:FWJnIobAazNB+UsnH3WTyHUSp3SNN3tgqsXBKGh0L48', file) },
+  }]
+}
+
 async function main(): Promise<void> {
   const dir = protocolVectorDir()
   mkdirSync(dir, { recursive: true })
   const keys = rsaKeys(process.argv.includes('--new-keys'))
   const hs = await handshakeFile(keys)
-  const files: Array<[string, unknown]> = [[HANDSHAKE_FILE, hs], ...failureFiles(), ...await handshakeFailureFiles(keys, Buffer.from(hs.inputs.k_c, 'hex'))]
+  const files: Array<[string, unknown]> = [[HANDSHAKE_FILE, hs], transferFile(), ...failureFiles(), ...await handshakeFailureFiles(keys, Buffer.from(hs.inputs.k_c, 'hex'))]
   for (const [name, content] of files) {
     writeFileSync(join(dir, name), JSON.stringify(content, null, 2) + '\n')
     console.log(`wrote ${join(dir, name)}`)

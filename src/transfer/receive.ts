@@ -80,7 +80,7 @@ export async function receiveEntries(stream: SecureStream, dest: Destination, op
   } catch (err) {
     receiver.abortAll()
     stream.destroy()
-    throw receiver.failure ?? receiveError(err, receiver)
+    throw receiver.failure ?? receiveError(err, dest)
   }
   await receiver.sent
   if (receiver.failure) {
@@ -529,13 +529,15 @@ function kindOf(st: Stats): string {
   return st.isSymbolicLink() ? 'a symbolic link' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file'
 }
 
-function receiveError(err: unknown, r: Receiver): unknown {
-  const where = r.report().where
+function receiveError(err: unknown, dest: Destination): unknown {
+  const outcome = dest.kind === 'writable' ? `the data written to ${dest.name} so far is incomplete`
+    : dest.kind === 'file' ? `${dest.path} was not written`
+      : `files not complete in ${dest.path} were removed (or kept for --resume)`
   if ((err as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE') {
-    return new TruncatedError(`the connection closed before the sender's authenticated end of stream; nothing more was written to ${where} (files not complete were removed)`, { cause: err })
+    return new TruncatedError(`the connection closed before the sender's authenticated end of stream; ${outcome}`, { cause: err })
   }
   if (err instanceof SecurePipeError && err.code !== 'ERR_IO' && err.code !== 'ERR_USAGE') {
-    return new SecurePipeError(err.code, `${err.message.replace(/[.;]\s*$/, '')}; files not complete in ${where} were removed`, { cause: err })
+    return new SecurePipeError(err.code, `${err.message.replace(/[.;]\s*$/, '')}; ${outcome}`, { cause: err })
   }
   return err
 }

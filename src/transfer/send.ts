@@ -92,7 +92,7 @@ export async function sendEntries(stream: SecureStream, entries: readonly Source
   } catch (err) {
     source?.destroy()
     stream.destroy()
-    throw err instanceof SecurePipeError ? err : sendError(err)
+    throw err instanceof TransferFailedError ? err : sendError(err)
   } finally {
     replies.stop()
   }
@@ -188,7 +188,7 @@ function failure(r: Receipt, entries: readonly SourceEntry[]): TransferFailedErr
   const failed = entries[r.done]
   const which = failed === undefined ? '' : failed.type === 'stream' ? 'the stream: ' : `${showName(failed.name)}: `
   const durable = r.done === 0 ? 'nothing was written' : `${r.done} of ${entries.length} entries are ${r.outcome === 'durable' ? 'durable' : 'delivered'} there, the rest were not written`
-  return new TransferFailedError(code, `the receiver refused or failed ${which}${(r.error?.message ?? 'no reason given').replace(/[.;]\s*$/, '')} (${r.error?.code || 'no code'}); ${durable}`, r.done, entries.length)
+  return new TransferFailedError(code, `the receiver refused or failed ${which}${(r.error?.message ?? 'no reason given').replace(/[.;]\s*$/, '')}; ${durable}`, r.done, entries.length)
 }
 
 function sendError(err: unknown): unknown {
