@@ -10,9 +10,11 @@ import { ProtocolError } from '../errors.js'
 /** 'SPTM' */
 export const MANIFEST_MAGIC = Buffer.from('SPTM', 'ascii')
 export const MANIFEST_VERSION = 1
-/** SPEC 8.2 limits. */
+/** SPEC 8.2: at most this many entries in one manifest. */
 export const MAX_ENTRIES = 1_000_000
+/** SPEC 8.2: a name's UTF-8 bytes, at most (Linux PATH_MAX less its NUL). */
 export const MAX_NAME_BYTES = 4095
+/** SPEC 8.2: one '/'-separated component's UTF-8 bytes, at most (NAME_MAX). */
 export const MAX_COMPONENT_BYTES = 255
 export const MAX_TOTAL_NAME_BYTES = 64 * 1024 * 1024
 /** Largest size a JavaScript number holds exactly (SPEC 8.1). */
@@ -21,6 +23,7 @@ export const MAX_ENTRY_SIZE = Number.MAX_SAFE_INTEGER
 export const MANIFEST_HEAD_LENGTH = 4 + 1 + 1 + 4
 export const ENTRY_HEAD_LENGTH = 1 + 2 + 8 + 8 + 2
 
+/** SPEC 8.1 entry types 1 to 4. */
 export type EntryType = 'file' | 'directory' | 'symlink' | 'stream'
 const TYPE_CODES: Record<EntryType, number> = { file: 1, directory: 2, symlink: 3, stream: 4 }
 const TYPES_BY_CODE: ReadonlyArray<EntryType | undefined> = [undefined, 'file', 'directory', 'symlink', 'stream']
@@ -38,6 +41,7 @@ export interface Entry {
   size: number
 }
 
+/** A decoded manifest (SPEC 8.1). */
 export interface Manifest {
   entries: Entry[]
   /** Flag bit 0: the sender asks to resume partial files (SPEC 8.6). */

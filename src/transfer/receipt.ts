@@ -34,6 +34,7 @@ export interface Receipt {
   error?: { code: string, message: string }
 }
 
+/** SPEC 8.5: the receipt's bytes. Code and message are cut to their limits. */
 export function encodeReceipt(r: Receipt): Buffer {
   if (r.digest.length !== 32) throw new RangeError('receipt digest must be 32 bytes (SHA-256 of the record tags)')
   const code = Buffer.from(r.error?.code ?? '', 'utf8').subarray(0, MAX_RECEIPT_CODE_BYTES)

@@ -20,6 +20,7 @@ export interface Offer { index: number, offset: number, digest: Buffer }
 /** The sender's answer to one offer: the offered offset (accepted) or 0 (restart). */
 export interface Step { index: number, offset: number }
 
+/** SPEC 8.3: the receiver's Ready message with its resume offers. */
 export function encodeReady(offers: readonly Offer[]): Buffer {
   const out = Buffer.alloc(8 + offers.length * OFFER_LENGTH)
   READY_MAGIC.copy(out, 0)
@@ -33,6 +34,7 @@ export function encodeReady(offers: readonly Offer[]): Buffer {
   return out
 }
 
+/** SPEC 8.3: the sender's plan, one step per offer. */
 export function encodePlan(steps: readonly Step[]): Buffer {
   const out = Buffer.alloc(8 + steps.length * STEP_LENGTH)
   PLAN_MAGIC.copy(out, 0)

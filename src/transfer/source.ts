@@ -26,6 +26,7 @@ export interface SourceEntry extends Entry {
   stream?: Readable
 }
 
+/** Options of `listSources`. */
 export interface ListOptions {
   /** Send symbolic links inside directories as links (SPEC 8.1 type 3) instead of skipping them. */
   links?: boolean

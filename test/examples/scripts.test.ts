@@ -19,3 +19,12 @@ t.test('examples/five-stages.mjs: the five stages composed by hand over TCP, wit
   t.match(lines[0], /^server: asked about SHA256:/)
   t.same(lines.slice(1), ['client: the server says: you sent 100000 bytes'])
 })
+
+t.test('examples/transfer.mjs: a tree and a file by name through sendEntries and receiveEntries', async t => {
+  const lines = await example('examples/transfer.mjs')
+  t.same(lines.sort(), [
+    'inbox/photos/a.txt: first file',
+    'received directory photos, file photos/a.txt, directory photos/empty, file notes.md',
+    'sent 2 files, 19 bytes, durable',
+  ].sort())
+})

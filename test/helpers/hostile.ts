@@ -33,8 +33,12 @@ export function expectedCode(attack: Attack): string {
   return 'ERR_INTEGRITY'
 }
 
-/** Small enough to stay under a receipt's 44 bytes, so a sender judges the records, not their length. */
-const PAYLOAD = Buffer.from('hostile!!')
+/**
+ * Small enough that two of them (6 bytes) stay under the fixed head of every SPEC 8 message (8
+ * bytes for Ready, 10 for a manifest, 50 for a receipt), so the victim judges the records, not
+ * what they carry.
+ */
+const PAYLOAD = Buffer.from('!!!')
 
 /** One framed record sealed by `p` (SPEC 2.1, 5). */
 export function sealFrame(p: RecordProtector, type: number, payload: Buffer): Buffer {
