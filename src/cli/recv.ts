@@ -6,7 +6,7 @@
  */
 import { mkdir, stat } from 'node:fs/promises'
 import type { Argv } from 'yargs'
-import { checkOutputFile, ioError, receiveEntries, UsageError, type Destination, type ReceiveOptions } from '../index.js'
+import { checkOutputFile, ioError, receiveEntries, sha256Line, UsageError, type Destination, type ReceiveOptions } from '../index.js'
 import { listen, openStream, type SecureStream } from './endpoint.js'
 import { resolveRole, sessionOptions, transferOptions, wantProgress, type Role, type SessionFlags, type TransferArgs } from './options.js'
 import { createProgress, formatBytes, summaryLine, type Progress } from './progress.js'
@@ -93,7 +93,7 @@ async function receiveOne(stream: SecureStream, dest: Destination, opts: Receive
       ...opts,
       onPlan: plan => { already = plan.resumedBytes; if (plan.entries[0]?.type !== 'stream') progress.plan(plan.bytes + plan.resumedBytes, `recv ${countOf(plan.entries)}`) },
       onProgress: bytes => progress.update(already + bytes),
-      ...(sha256 ? { onSha256: (name: string, hex: string) => log.info(`${hex}  ${name || '-'}`) } : {}),
+      ...(sha256 ? { onSha256: (name: string, hex: string) => log.info(sha256Line(hex, name || '-')) } : {}),
     })
     progress.stop()
     const named = report.entries[0]?.type !== 'stream'

@@ -13,9 +13,13 @@ export const EXIT_UNEXPECTED = 1
 /** 128 + signal number, the shell convention. */
 export const EXIT_SIGNAL: Readonly<Record<'SIGINT' | 'SIGTERM', number>> = { SIGINT: 130, SIGTERM: 143 }
 
-/** Collapse a message to one line: the contract is one line per failure. */
+/**
+ * Collapse a message to one line: the contract is one line per failure. Other control
+ * characters become '?': a message can carry a name or reason from a peer, and must not drive
+ * the terminal (escape sequences).
+ */
 export function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, '; ').trim()
+  return text.replace(/\s*\n\s*/g, '; ').trim().replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
 }
 
 export function exitCodeFor(err: unknown): number {

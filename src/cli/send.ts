@@ -4,7 +4,7 @@
  * it confirms every entry. Connects by default; `--listen` makes it the handshake server instead.
  */
 import type { Argv } from 'yargs'
-import { DEFAULT_RECEIPT_TIMEOUT_MS, listSources, sendEntries, streamSource, UsageError, type SendReport, type SourceEntry } from '../index.js'
+import { DEFAULT_RECEIPT_TIMEOUT_MS, listSources, sendEntries, sha256Line, streamSource, UsageError, type SendReport, type SourceEntry } from '../index.js'
 import { openStream, type SecureStream } from './endpoint.js'
 import { resolveRole, seconds, sessionOptions, transferOptions, wantProgress, type TransferArgs } from './options.js'
 import { createProgress, formatBytes, summaryLine, type Progress } from './progress.js'
@@ -61,7 +61,7 @@ export async function send(args: SendArgs): Promise<void> {
       receiptTimeoutMs,
       onPlan: plan => { already = plan.resumedBytes; if (paths) p.plan(plan.bytes + plan.resumedBytes, `send ${countOf(entries)}`) },
       onProgress: bytes => p.update(already + bytes),
-      ...(args.sha256 ? { onSha256: (name: string, hex: string) => log.info(`${hex}  ${name || '-'}`) } : {}),
+      ...(args.sha256 ? { onSha256: (name: string, hex: string) => log.info(sha256Line(hex, name || '-')) } : {}),
     })
     progress.stop()
     log.info(summaryLine('sent', report.bytes, startedAt, stream.peerFingerprint ?? 'unknown', describe(report), paths ? `${countOf(entries)}, ` : ''))

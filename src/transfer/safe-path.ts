@@ -25,7 +25,17 @@ export function nameProblem(name: string): string | null {
 
 /** A name as a message shows it: quoted, control characters escaped (a hostile name must not drive the terminal). */
 export function showName(name: string): string {
-  return JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}...` : name)
+  return JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}...` : name).replace(/[\u007f-\u009f]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/**
+ * `sha256sum`'s line for a name: a name with a backslash or a control character is escaped
+ * (`\\`, `\n`, `\xHH`) and the line starts with a backslash, as `sha256sum` does for newlines.
+ */
+export function sha256Line(hex: string, name: string): string {
+  if (!/[\\\u0000-\u001f\u007f-\u009f]/.test(name)) return `${hex}  ${name}`
+  const escaped = name.replace(/[\\\u0000-\u001f\u007f-\u009f]/g, c => c === '\\' ? '\\\\' : c === '\n' ? '\\n' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  return `\\${hex}  ${escaped}`
 }
 
 /** SPEC 8.1 and 8.2: every entry of the manifest, and the manifest as a whole. Throws ProtocolError. */

@@ -158,3 +158,12 @@ t.test('SPEC 8.5.2: a receipt is accepted only with every entry done and the cou
   r.push(long)
   t.ok(Buffer.byteLength(takeReceipt(r)!.error!.message) <= 1024, 'a long message is cut at 1024 bytes, on a character boundary')
 })
+
+t.test('issue 9: names and reasons from a peer never reach the terminal as control characters', async t => {
+  const { sha256Line, showName } = await import('../../../src/transfer/safe-path.js')
+  const { oneLine } = await import('../../../src/cli/report.js')
+  t.equal(sha256Line('ab', 'plain name.txt'), 'ab  plain name.txt', 'as sha256sum prints it')
+  t.equal(sha256Line('ab', 'evil\n\x1b[2Jname\\x'), '\\ab  evil\\n\\x1b[2Jname\\\\x', 'escaped, with the leading backslash sha256sum uses')
+  t.notMatch(showName('a\x1b]0;title\x07\u009bb'), /[\u0000-\u001f\u007f-\u009f]/, 'showName escapes C0 and C1 controls')
+  t.equal(oneLine('line one\n\x1b[31mred'), 'line one; ?[31mred', 'oneLine turns other control characters into ?')
+})
