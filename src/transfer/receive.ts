@@ -151,7 +151,8 @@ class Receiver extends Writable {
 
   report(): ReceiveReport {
     const entries = this.#manifest?.entries ?? []
-    const where = this.dest.kind === 'writable' ? this.dest.name : this.dest.path
+    // A nameless stream into a directory: the name it was given.
+    const where = this.dest.kind === 'writable' ? this.dest.name : this.#targets[0]?.entry.type === 'stream' ? this.#targets[0].path : this.dest.path
     return { entries, files: entries.filter(e => e.type === 'file' || e.type === 'stream').length, bytes: this.#content, resumedBytes: this.#resumed, outcome: this.outcome, where }
   }
 

@@ -23,7 +23,7 @@ t.test('issue 3: a 50 MiB file arrives intact (SHA-256 on both ends) and both si
   t.equal(send.code, 0, send.stderr)
   t.equal(got.code, 0, got.stderr)
   t.equal(await sha256File(dst), digest)
-  t.match(send.stderr, /^sent 52428800 bytes .* s, [\d.]+ MB\/s, peer SHA256:\S+, receipt verified\n$/, 'one summary line (sender)')
+  t.match(send.stderr, /^sent 1 file, 52428800 bytes .* s, [\d.]+ MB\/s, peer SHA256:\S+; receipt verified: durable on the receiver\n$/, 'one summary line (sender)')
   t.match(got.stderr, fpLine)
 })
 
@@ -78,18 +78,18 @@ t.test('issue 3: no progress output when stderr is not a TTY; --progress forces 
     return { send: s.stderr, recv: r.stderr }
   }
   const plain = await run([], [])
-  t.match(plain.send, /^sent \d+ bytes[^\n]*\n$/, 'sender: only the summary line')
-  t.match(plain.recv, /^listening on 127\.0\.0\.1:\d+\nreceived \d+ bytes[^\n]*into stdout\n$/, 'receiver: listening line and summary only')
+  t.match(plain.send, /^sent 1 file, \d+ bytes[^\n]*\n$/, 'sender: only the summary line')
+  t.match(plain.recv, /^listening on 127\.0\.0\.1:\d+\nreceived 1 file, \d+ bytes[^\n]*into stdout \(delivered, not durable\)\n$/, 'receiver: listening line and summary only')
   t.notMatch(plain.send + plain.recv, /%|\r|\x1b/, 'no bar, no escape codes')
   const forced = await run(['--progress'], ['--progress'])
   t.match(forced.send, /^send .*100% \| 2\.0 MiB \/ 2\.0 MiB/m, 'sender progress with percentage')
-  t.match(forced.recv, /^recv [\d.]+ (B|KiB|MiB) \| [\d.]+ MB\/s$/m, 'receiver progress without a known size')
+  t.match(forced.recv, /^recv 1 file .*100% \| 2\.0 MiB \/ 2\.0 MiB/m, 'receiver progress with the size and count from the manifest (issue 9)')
   const quiet = await run(['--quiet'], ['--quiet'])
   t.equal(quiet.send, '', 'sender prints nothing')
   t.match(quiet.recv, /^listening on 127\.0\.0\.1:\d+\n$/, 'receiver prints only the readiness line')
 })
 
-t.test('issue 3: recv into --output-dir names the file itself', async t => {
+t.test('issue 3: recv into --output-dir names a nameless stream itself, and says which name', async t => {
   const out = join(dir, 'inbox')
   const recv = spawnCli(t, ['recv', ...listenArgs(keys), '--output-dir', out])
   const port = await waitForListening(recv)
