@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises'
 import { IoError, ProtocolError, SecurePipeError, TruncatedError, UsageError } from '../errors.js'
 import { ioError } from '../errno.js'
 import type { SecureStream } from '../session.js'
-import { AtomicFile, partialPath, syncDirectory } from './atomic-file.js'
+import { AtomicFile, partialPath, syncDirectory, utimeSeconds } from './atomic-file.js'
 import { ByteQueue } from './bytes.js'
 import { ManifestDecoder, type Entry, type Manifest } from './entry.js'
 import { OutputDir } from './output-dir.js'
@@ -415,7 +415,7 @@ class Receiver extends Writable {
       const fh = await open(t.path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(err => { throw ioError(err, `cannot set the mode of ${t.path}`) })
       try {
         await fh.chmod(t.entry.mode)
-        await fh.utimes(t.entry.mtimeMs / 1000, t.entry.mtimeMs / 1000)
+        await fh.utimes(utimeSeconds(t.entry.mtimeMs), utimeSeconds(t.entry.mtimeMs))
         await fh.sync()
       } finally {
         await fh.close()
