@@ -242,7 +242,8 @@ class Receiver extends Writable {
     const st = await out.existing(entry.name)
     const target: Target = { entry, path, start: 0 }
     if (entry.type === 'directory') {
-      if (st && !st.isDirectory()) throw new UsageError(`${path} exists and is not a directory${st.isSymbolicLink() ? ' (a symbolic link is never followed)' : ''}; remove it, or receive elsewhere`)
+      // SPEC 8.7: a link or a non-directory where a directory goes is ERR_IO, as on the way to a file (output-dir.ts).
+      if (st && !st.isDirectory()) throw new IoError(`${path} exists and is not a directory${st.isSymbolicLink() ? ' (a symbolic link is never followed)' : ''}; remove it, or receive elsewhere`)
       return target
     }
     if (st?.isDirectory()) throw new UsageError(`${path} is a directory, but the sender sends a ${entry.type} of that name`)
