@@ -6,24 +6,29 @@
 import { lstat, readdir, readlink } from 'node:fs/promises'
 import { utimesSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Readable } from 'node:stream'
 import { connectArgs, listenArgs, sha256File, spawnCli, waitForListening, type CliProcess, type CliResult, type Teardown, type TestKeys } from './cli.js'
+
+/** `send`'s stdin (for `send -`): bytes, or a stream piped in; and both processes' time limit. */
+export interface TransferOptions { stdin?: Buffer | Readable, timeoutMs?: number }
 
 /** One CLI transfer's two results. */
 export interface Pair { send: CliResult, recv: CliResult }
 
 /** Start `recv ...recvArgs` listening, then `send ...sendArgs` connecting to it; wait for both. */
-export async function cliTransfer(t: Teardown, keys: TestKeys, recvArgs: string[], sendArgs: string[], opts: { stdin?: Buffer, timeoutMs?: number } = {}): Promise<Pair> {
+export async function cliTransfer(t: Teardown, keys: TestKeys, recvArgs: string[], sendArgs: string[], opts: TransferOptions = {}): Promise<Pair> {
   const { recv, send } = await startTransfer(t, keys, recvArgs, sendArgs, opts)
   return { send: await send.done, recv: await recv.done }
 }
 
 /** Both processes of a transfer, running (for tests that watch or kill them). */
-export async function startTransfer(t: Teardown, keys: TestKeys, recvArgs: string[], sendArgs: string[], opts: { stdin?: Buffer, timeoutMs?: number } = {}): Promise<{ recv: CliProcess, send: CliProcess }> {
+export async function startTransfer(t: Teardown, keys: TestKeys, recvArgs: string[], sendArgs: string[], opts: TransferOptions = {}): Promise<{ recv: CliProcess, send: CliProcess }> {
   const timeout = opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }
   const recv = spawnCli(t, ['recv', ...listenArgs(keys), ...recvArgs], timeout)
   const port = await waitForListening(recv)
   const send = spawnCli(t, ['send', ...connectArgs(keys, port), ...sendArgs], { ...timeout, ...(opts.stdin ? { stdin: 'pipe' as const } : {}) })
-  if (opts.stdin) send.child.stdin!.end(opts.stdin)
+  if (Buffer.isBuffer(opts.stdin)) send.child.stdin!.end(opts.stdin)
+  else opts.stdin?.pipe(send.child.stdin!)
   return { recv, send }
 }
 
