@@ -122,40 +122,41 @@ function changeKeepingMtime(path: string, offset: number, length: number): void 
   setMtimeMs(path, mtimeMs)
 }
 
-t.test('SPEC 8.6: --resume refuses a source changed under the same size and mtime: the file restarts from 0 with the new content', async t => {
+/** A source, and a DIR holding its resumable partial file from a sender killed at 1/4. */
+async function interrupted(t: TapTest): Promise<{ src: { path: string, sha: string }, out: string }> {
   const src = await source()
   const out = outDir()
   const first = await killAt('send', 0.25, out, src.path)
   exited(t, first.send, null, 'SIGKILL', 'the killed sender')
-  const partial = partialIn(out)
-  t.ok(partial && partial.size > 1000, 'a resumable partial file is left')
+  t.ok((partialIn(out)?.size ?? 0) >= SIZE / 4, 'a resumable partial file is left')
+  return { src, out }
+}
+
+/** A second run that restarts from 0: the whole file moves, nothing is resumed, both exit 0. */
+async function restarted(t: TapTest, out: string, src: string): Promise<void> {
+  const second = await cliTransfer(t, keys, [out], ['--resume', src])
+  t.equal(second.send.code, 0, second.send.stderr)
+  t.equal(second.recv.code, 0, second.recv.stderr)
+  t.same(moved(second), { sent: SIZE, sentResumed: 0, received: SIZE, receivedResumed: 0 }, 'the whole file moved again, nothing resumed')
+}
+
+t.test('SPEC 8.6: --resume refuses a source changed under the same size and mtime: the file restarts from 0 with the new content', async t => {
+  const { src, out } = await interrupted(t)
   const before = statSync(src.path)
   changeKeepingMtime(src.path, 1000, 4096) // inside the prefix the receiver holds
   t.equal(statSync(src.path).size, before.size)
   t.equal(Math.trunc(statSync(src.path).mtimeMs), Math.trunc(before.mtimeMs), 'same mtime to the millisecond: the same resume identity')
   const changed = await sha256File(src.path)
   t.not(changed, src.sha)
-  const second = await cliTransfer(t, keys, [out], ['--resume', src.path])
-  t.equal(second.send.code, 0, second.send.stderr)
-  t.equal(second.recv.code, 0, second.recv.stderr)
-  const m = moved(second)
-  t.same(m, { sent: SIZE, sentResumed: 0, received: SIZE, receivedResumed: 0 }, 'the whole file moved again, nothing resumed')
+  await restarted(t, out, src.path)
   t.equal(await sha256File(join(out, NAME)), changed, 'the file is the NEW source')
   t.same(readdirSync(out), [NAME], 'the refused partial file was replaced, not left behind')
 })
 
 t.test('SPEC 8.6: --resume with another mtime finds no partial file: the file restarts from 0', async t => {
-  const src = await source()
-  const out = outDir()
-  const first = await killAt('send', 0.25, out, src.path)
-  exited(t, first.send, null, 'SIGKILL', 'the killed sender')
-  const stale = partialIn(out)
-  t.ok(stale, 'a resumable partial file is left')
+  const { src, out } = await interrupted(t)
   setMtimeMs(src.path, Math.trunc(statSync(src.path).mtimeMs) + 5_000)
-  const second = await cliTransfer(t, keys, [out], ['--resume', src.path])
-  t.equal(second.send.code, 0, second.send.stderr)
-  t.equal(second.recv.code, 0, second.recv.stderr)
-  t.same(moved(second), { sent: SIZE, sentResumed: 0, received: SIZE, receivedResumed: 0 }, 'the whole file moved again, nothing resumed')
+  await restarted(t, out, src.path)
   t.equal(await sha256File(join(out, NAME)), src.sha)
   t.comment(`left behind (another resume identity; SPEC 8.6): ${readdirSync(out).filter(n => n !== NAME).join(', ') || 'nothing'}`)
 })
