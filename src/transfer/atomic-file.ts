@@ -93,7 +93,7 @@ export class AtomicFile {
       await this.#writeback
       await this.fh.sync()
       await this.fh.chmod(mode & 0o777)
-      const seconds = mtimeMs / 1000
+      const seconds = utimeSeconds(mtimeMs)
       await this.fh.utimes(seconds, seconds)
       await this.fh.close()
     } catch (err) {
@@ -155,6 +155,17 @@ async function reopenPartial(tempPath: string, keep: number): Promise<FileHandle
     await fh.close()
     throw err
   }
+}
+
+/**
+ * `utimes` seconds that land on exactly `mtimeMs` whole milliseconds (SPEC 8.1). `mtimeMs / 1000`
+ * is a double slightly below the millisecond about half the time, and libuv truncates it to
+ * microseconds, so the file would read back one millisecond early (and a resume would not find
+ * it complete, SPEC 8.6). Half a microsecond more is above that rounding error (under 0.3 us for
+ * dates before the year 2100) and far below the next millisecond.
+ */
+export function utimeSeconds(mtimeMs: number): number {
+  return (mtimeMs + 0.0005) / 1000
 }
 
 /** fsync a directory, so renames into it survive a crash; platforms that cannot are skipped. */

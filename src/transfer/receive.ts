@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises'
 import { IoError, ProtocolError, SecurePipeError, TruncatedError, UsageError } from '../errors.js'
 import { ioError } from '../errno.js'
 import type { SecureStream } from '../session.js'
-import { AtomicFile, partialPath, syncDirectory } from './atomic-file.js'
+import { AtomicFile, partialPath, syncDirectory, utimeSeconds } from './atomic-file.js'
 import { ByteQueue } from './bytes.js'
 import { ManifestDecoder, type Entry, type Manifest } from './entry.js'
 import { OutputDir } from './output-dir.js'
@@ -243,7 +243,8 @@ class Receiver extends Writable {
     const st = await out.existing(entry.name)
     const target: Target = { entry, path, start: 0 }
     if (entry.type === 'directory') {
-      if (st && !st.isDirectory()) throw new UsageError(`${path} exists and is not a directory${st.isSymbolicLink() ? ' (a symbolic link is never followed)' : ''}; remove it, or receive elsewhere`)
+      // SPEC 8.7: a link or a non-directory where a directory goes is ERR_IO, as on the way to a file (output-dir.ts).
+      if (st && !st.isDirectory()) throw new IoError(`${path} exists and is not a directory${st.isSymbolicLink() ? ' (a symbolic link is never followed)' : ''}; remove it, or receive elsewhere`)
       return target
     }
     if (st?.isDirectory()) throw new UsageError(`${path} is a directory, but the sender sends a ${entry.type} of that name`)
@@ -416,7 +417,7 @@ class Receiver extends Writable {
       const fh = await open(t.path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(err => { throw ioError(err, `cannot set the mode of ${t.path}`) })
       try {
         await fh.chmod(t.entry.mode)
-        await fh.utimes(t.entry.mtimeMs / 1000, t.entry.mtimeMs / 1000)
+        await fh.utimes(utimeSeconds(t.entry.mtimeMs), utimeSeconds(t.entry.mtimeMs))
         await fh.sync()
       } finally {
         await fh.close()

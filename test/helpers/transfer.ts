@@ -1,0 +1,88 @@
+/**
+ * Helpers for the transfer-by-name tests (SPEC 8, issue 9): run one CLI transfer (`recv`
+ * listening, `send` connecting), snapshot a tree on disk (type, mode, mtime, size, content hash,
+ * link target) and parse the summary lines both ends print. Every walk is bounded by the tree.
+ */
+import { lstat, readdir, readlink } from 'node:fs/promises'
+import { utimesSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { connectArgs, listenArgs, sha256File, spawnCli, waitForListening, type CliProcess, type CliResult, type Teardown, type TestKeys } from './cli.js'
+
+/** `send`'s stdin (for `send -`): bytes, or a stream piped in; and both processes' time limit. */
+export interface TransferOptions { stdin?: Buffer | Readable, timeoutMs?: number }
+
+/** One CLI transfer's two results. */
+export interface Pair { send: CliResult, recv: CliResult }
+
+/** Start `recv ...recvArgs` listening, then `send ...sendArgs` connecting to it; wait for both. */
+export async function cliTransfer(t: Teardown, keys: TestKeys, recvArgs: string[], sendArgs: string[], opts: TransferOptions = {}): Promise<Pair> {
+  const { recv, send } = await startTransfer(t, keys, recvArgs, sendArgs, opts)
+  return { send: await send.done, recv: await recv.done }
+}
+
+/** Both processes of a transfer, running (for tests that watch or kill them). */
+export async function startTransfer(t: Teardown, keys: TestKeys, recvArgs: string[], sendArgs: string[], opts: TransferOptions = {}): Promise<{ recv: CliProcess, send: CliProcess }> {
+  const timeout = opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }
+  const recv = spawnCli(t, ['recv', ...listenArgs(keys), ...recvArgs], timeout)
+  const port = await waitForListening(recv)
+  const send = spawnCli(t, ['send', ...connectArgs(keys, port), ...sendArgs], { ...timeout, ...(opts.stdin ? { stdin: 'pipe' as const } : {}) })
+  if (Buffer.isBuffer(opts.stdin)) send.child.stdin!.end(opts.stdin)
+  else opts.stdin?.pipe(send.child.stdin!)
+  return { recv, send }
+}
+
+/** What a path is on disk, as a transfer must reproduce it. */
+export interface DiskNode {
+  type: 'file' | 'directory' | 'symlink' | 'other'
+  /** Permission bits. */
+  mode: number
+  /** Whole milliseconds (what SPEC 8.1 carries). */
+  mtimeMs: number
+  size: number
+  sha256?: string
+  target?: string
+}
+
+/** Every path under `root` (not `root` itself) by its '/'-separated relative name, links not followed. */
+export async function snapshot(root: string): Promise<Map<string, DiskNode>> {
+  const out = new Map<string, DiskNode>()
+  const stack: string[] = ['']
+  while (stack.length > 0) {
+    const rel = stack.pop()!
+    for (const child of (await readdir(join(root, rel))).sort()) {
+      const name = rel === '' ? child : `${rel}/${child}`
+      const path = join(root, name)
+      const st = await lstat(path)
+      const type = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'other'
+      const node: DiskNode = { type, mode: st.mode & 0o7777, mtimeMs: Math.trunc(st.mtimeMs), size: st.size }
+      if (type === 'file') node.sha256 = await sha256File(path)
+      if (type === 'symlink') node.target = await readlink(path)
+      if (type === 'directory') stack.push(name)
+      out.set(name, node)
+    }
+  }
+  return out
+}
+
+/**
+ * Set `path`'s mtime (and atime) to exactly `ms` whole milliseconds. `utimes(ms / 1000)` can land
+ * a nanosecond below the millisecond (the double is rounded down and libuv keeps microseconds).
+ */
+export function setMtimeMs(path: string, ms: number): void {
+  const seconds = (ms + 0.0005) / 1000
+  utimesSync(path, seconds, seconds)
+}
+
+/** The numbers of one summary line (`sent 3 files and 1 directory, 12 bytes ...; 5 bytes (...) were already ... (resumed)`). */
+export interface Summary { files: number | undefined, directories: number, bytes: number, resumed: number }
+
+/** Parse the `sent` or `received` summary line from a CLI's stderr; undefined if there is none. */
+export function summaryOf(stderr: string, verb: 'sent' | 'received'): Summary | undefined {
+  const line = stderr.split('\n').find(l => l.startsWith(`${verb} `))
+  if (line === undefined) return undefined
+  const m = new RegExp(`^${verb} (?:(\\d+) files?(?: and (\\d+) director(?:y|ies))?, )?(\\d+) bytes `).exec(line)
+  if (!m) return undefined
+  const resumed = /; (\d+) bytes \([^)]*\) were already (?:on the receiver|here) \(resumed\)/.exec(line)
+  return { files: m[1] === undefined ? undefined : Number(m[1]), directories: Number(m[2] ?? 0), bytes: Number(m[3]), resumed: resumed ? Number(resumed[1]) : 0 }
+}
