@@ -72,7 +72,8 @@ function cli(argv: string[]) {
     .command('fingerprint <file>', 'print the SHA256 fingerprint of a public or private key file', fingerprintBuilder,
       argv => printFingerprint(argv as unknown as FingerprintArgs))
     .command('send [paths..]', 'send files and directories by name, or stdin, and wait for the delivery receipt (connects by default)', sendBuilder,
-      argv => send(argv as unknown as SendArgs))
+      // yargs drops a '-' from a variadic positional: tell send whether one was given.
+      a => send({ ...(a as unknown as SendArgs), dash: argv.includes('-') }))
     .command('recv [file]', 'receive into DIR by name, one FILE, or stdout; atomically (listens by default)', recvBuilder,
       argv => recv(argv as unknown as RecvArgs))
     .example('$0 init && $0 id', 'on each machine: create the identity, print the line to give the other side')

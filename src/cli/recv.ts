@@ -61,6 +61,7 @@ async function destinationOf(args: RecvArgs): Promise<Destination> {
 
 export async function recv(args: RecvArgs): Promise<void> {
   const dest = await destinationOf(args)
+  if (args.keepOpen && dest.kind !== 'directory') throw new UsageError('--keep-open needs a directory to receive into: --output-dir DIR (or an existing DIR)')
   const session = sessionOptions(args) // flag errors before key errors
   const role = await resolveRole(args, 'listen')
   const log = createLog(args.quiet === true)
@@ -70,7 +71,6 @@ export async function recv(args: RecvArgs): Promise<void> {
   const opts: ReceiveOptions = { force: args.force === true, ...(args.resume === false ? { resume: false } : {}) }
   try {
     if (args.keepOpen) {
-      if (dest.kind !== 'directory') throw new UsageError('--keep-open needs a directory: --output-dir DIR')
       if (role.mode !== 'listen') throw new UsageError('--keep-open serves transfers as the listening side; drop --connect')
       await serveForever(role, { idleTimeoutMs: SERVE_IDLE_TIMEOUT_MS, ...session }, dest, opts, active, log, args.sha256 === true)
     }

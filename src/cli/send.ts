@@ -16,6 +16,8 @@ export interface SendArgs extends TransferArgs {
   receiptTimeout?: number
   resume?: boolean
   links?: boolean
+  /** A '-' was among the arguments (yargs drops it from `paths`). */
+  dash?: boolean
 }
 
 export function sendBuilder<T>(y: Argv<T>): Argv<T> {
@@ -31,18 +33,17 @@ export function sendBuilder<T>(y: Argv<T>): Argv<T> {
     .example('$0 send --listen 0.0.0.0:7070 f.iso', 'wait for a `recv --connect` to fetch the file')
 }
 
-/** The paths to send, or undefined for stdin (`-`, which yargs hands over as '', or nothing). */
-function pathArgs(paths: readonly string[] | undefined): string[] | undefined {
-  const given = (paths ?? []).map(String)
-  const stdin = given.filter(p => p === '' || p === '-')
-  if (stdin.length === 0) return given.length === 0 ? undefined : given
-  if (given.length > 1) throw new UsageError('- (stdin) cannot be combined with other paths; send stdin on its own')
-  return undefined
+/** The paths to send, or undefined for stdin (`-` or nothing). */
+function pathArgs(args: SendArgs): string[] | undefined {
+  const given = (args.paths ?? []).map(String).filter(p => p !== '' && p !== '-')
+  if (given.length === 0) return undefined
+  if (args.dash || given.length < (args.paths ?? []).length) throw new UsageError('- (stdin) cannot be combined with other paths; send stdin on its own')
+  return given
 }
 
 export async function send(args: SendArgs): Promise<void> {
   const log = createLog(args.quiet === true)
-  const paths = pathArgs(args.paths)
+  const paths = pathArgs(args)
   // List the files before connecting, so a typo fails at once (exit 2) rather than after the handshake.
   const entries: SourceEntry[] = paths ? await listSources(paths, { links: args.links === true, warn: line => log.warn(line) }) : [streamSource(process.stdin)]
   const session = sessionOptions(args) // flag errors before key errors

@@ -13,14 +13,15 @@ t.test('issue 10: yargs wording and errno codes never reach the user', async t =
   const cases: Array<[string[], RegExp]> = [
     [['recv', '--outptu-dir', 'x'], /^secure-pipe: unknown option --outptu-dir; did you mean --output-dir\?; see 'secure-pipe recv --help' \(ERR_USAGE\)\n$/],
     [['send', '--server-kye', 'x'], /unknown option --server-kye; did you mean --server-key\?/],
-    [['recv', '--keep-open'], /^secure-pipe: --keep-open needs --output-dir as well; see/],
+    [['recv', '--keep-open'], /^secure-pipe: --keep-open needs a directory to receive into: --output-dir DIR \(or an existing DIR\) \(ERR_USAGE\)\n$/],
     [['send', '--listen', ':1', '--connect', ':2'], /give either --listen or --connect, not both/],
     [['send', '--cipher', 'rc4'], /--cipher must be one of aes-128-ccm, aes-256-ccm \(got rc4\)/],
     [['keygen'], /--name is required/],
     [['send', '--key'], /--key needs a value/],
     [['init', 'extra'], /unexpected argument extra/],
     [['sned'], /did you mean send\?/],
-    [['send', dir], new RegExp(`cannot read ${dir}: it is a directory \\(ERR_IO\\)`)],
+    [['send', `${dir}/missing`], new RegExp(`cannot read ${dir}/missing: it does not exist \\(ERR_IO\\)`)],
+    [['send', dir, '-'], /- \(stdin\) cannot be combined with other paths/],
   ]
   const results = await Promise.all(cases.map(([args]) => runCli(t, args)))
   cases.forEach(([args, re], i) => {

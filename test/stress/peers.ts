@@ -1,14 +1,13 @@
 /**
  * The honest peers of the stress scenarios and the `server-*` e2e tests (issue 5), on 127.0.0.1:
- * a sender built on the library's `connect` that checks the delivery receipt (SPEC 8), fast
+ * a sender built on the library's `connect` and `sendEntries` (SPEC 8), fast
  * payloads, and bounded waits. The hostile peers are in attackers.ts.
  */
 import { createHash, randomBytes, type KeyObject } from 'node:crypto'
 import { once } from 'node:events'
 import { createConnection } from 'node:net'
 import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { ClientHandshake, SecureStream, connect, loadPrivateKey, loadPublicKey } from '../../src/index.js'
+import { ClientHandshake, SecureStream, connect, loadPrivateKey, loadPublicKey, sendEntries, streamSource } from '../../src/index.js'
 
 /** The KeyObjects of a key directory made by `makeKeys` (test/helpers/cli.ts). */
 export interface PeerKeys { server: KeyObject, serverPK: KeyObject, client: KeyObject, clientPK: KeyObject, other: KeyObject }
@@ -44,41 +43,16 @@ export function payloadDigest(p: Payload): string {
 export interface Sent { bytes: number, digest: string }
 
 /**
- * SPEC 8: 'SPRC' || uint64be(count) || record tag digest, then the close record. Throws unless
- * the receiver's count and digest (computed on the server side) equal what was sent.
+ * Send `data` on an open secure stream as one nameless stream entry (SPEC 8.1), with the
+ * library's `sendEntries`: it ends the stream and checks the receipt (SPEC 8.5) against the
+ * records sent. The content hash is the test's own, to compare with the files on the server's disk.
  */
-export function checkReceipt(answer: Buffer, bytes: number, digest: Buffer): void {
-  const ok = answer.length === 44 && answer.subarray(0, 4).toString('latin1') === 'SPRC'
-    && answer.readBigUInt64BE(4) === BigInt(bytes) && answer.subarray(12).equals(digest)
-  if (!ok) throw new Error(`bad delivery receipt (${answer.length} bytes: ${answer.toString('hex').slice(0, 100)})`)
-}
-
-function readAll(stream: SecureStream, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let n = 0
-    stream.on('data', (c: Buffer) => {
-      n += c.length
-      if (n > limit) stream.destroy(new Error(`the receiver sent more than ${limit} bytes`))
-      else chunks.push(c)
-    })
-    stream.once('end', () => resolve(Buffer.concat(chunks)))
-    stream.once('error', reject)
-    stream.once('close', () => reject(new Error('closed without a receipt')))
-  })
-}
-
-/** Send `data` on an open secure stream, end it, and check the receipt. */
 export async function sendOn(stream: SecureStream, data: Payload): Promise<Sent> {
-  const answer = readAll(stream, 44)
-  answer.catch(() => {})
   const hash = createHash('sha256')
   function* hashed(): Generator<Buffer> {
     for (const c of data.chunks()) { hash.update(c); yield c }
   }
-  await pipeline(Readable.from(hashed(), { objectMode: false }), stream) // ends with the close record (SPEC 6.1)
-  checkReceipt(await answer, data.size, stream.tagDigest('sent')!)
-  // The content hash is the test's own, to compare with the files on the server's disk.
+  await sendEntries(stream, [streamSource(Readable.from(hashed(), { objectMode: false }))])
   return { bytes: data.size, digest: hash.digest('hex') }
 }
 
