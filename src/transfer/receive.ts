@@ -115,6 +115,8 @@ interface Sink {
 }
 
 const MAX_COMMITS_IN_FLIGHT = 32
+/** Files up to this size are written in the background as a whole (`#smallFileSink`); the bound on memory is MAX_COMMITS_IN_FLIGHT of them. */
+const SMALL_FILE = 64 * 1024
 const DEFAULT_DRAIN_MS = 10_000
 
 class Receiver extends Writable {
@@ -322,6 +324,7 @@ class Receiver extends Writable {
 
   async #fileSink(t: Target): Promise<Sink> {
     const resume = this.#manifest!.resume && this.opts.resume !== false && this.dest.kind === 'directory' && t.entry.type === 'file'
+    if (!resume && t.entry.size <= SMALL_FILE) return this.#smallFileSink(t)
     const file = await AtomicFile.create(t.path, { force: this.opts.force === true, ...(resume ? { resumeId: resumeId(this.#fingerprint, t.entry), resumeAt: t.start } : {}) })
     try {
       if (this.out) await this.out.verifyParent(t.entry.name)
@@ -334,6 +337,34 @@ class Receiver extends Writable {
       end: () => file.finish(t.entry.mode, t.entry.mtimeMs),
       place: () => file.place(),
       abort: () => file.abort(),
+    }
+  }
+
+  /**
+   * A small file is held in memory until its end, then created, written, fsynced and closed in
+   * the background, so that many small files keep up to MAX_COMMITS_IN_FLIGHT file system
+   * round trips going instead of waiting for each (issue 11: many files). Same rules as any file.
+   */
+  #smallFileSink(t: Target): Sink {
+    const parts: Buffer[] = []
+    let file: AtomicFile | undefined
+    let aborted = false
+    return {
+      write: async buffers => { for (const b of buffers) parts.push(b) },
+      end: async () => {
+        file = await AtomicFile.create(t.path, { force: this.opts.force === true })
+        if (aborted) { file.abort(); return }
+        try {
+          if (this.out) await this.out.verifyParent(t.entry.name)
+          if (parts.length > 0) await file.write(parts)
+          await file.finish(t.entry.mode, t.entry.mtimeMs)
+        } catch (err) {
+          file.abort()
+          throw err
+        }
+      },
+      place: () => file!.place(),
+      abort: () => { aborted = true; file?.abort() },
     }
   }
 

@@ -21,6 +21,9 @@ import type { SourceEntry } from './source.js'
 
 /** Read files this many bytes at a time; smaller pieces are gathered up to it before they go to the stream. */
 export const SEND_CHUNK = 256 * 1024
+/** Files up to this size are read whole, PREFETCH of them ahead of the one being sent. */
+const SMALL_FILE = 64 * 1024
+const PREFETCH = 16
 
 /** Options of `sendEntries`. */
 export interface SendOptions {
@@ -147,9 +150,28 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
     heldBytes += chunk.length
     if (heldBytes >= SEND_CHUNK) yield flush()
   }
+  // Small files are read ahead, PREFETCH at a time, so their opens and reads overlap (issue 11: many files).
+  const ahead = new Map<number, Promise<Buffer[]>>()
+  let next = 0
+  const readAhead = (from: number): void => {
+    for (next = Math.max(next, from); next < entries.length && ahead.size < PREFETCH; next++) {
+      const e = entries[next]!
+      if (e.type !== 'file' || e.size > SMALL_FILE || (starts.get(next) ?? 0) !== 0) continue
+      const whole = collect(readFile(e, 0))
+      whole.catch(() => {}) // surfaces when its turn comes
+      ahead.set(next, whole)
+    }
+  }
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!
-    if (entry.type === 'symlink') yield* emit(entry.target!)
+    readAhead(i)
+    const early = ahead.get(i)
+    ahead.delete(i)
+    if (early) {
+      const hash = opts.onSha256 ? createHash('sha256') : undefined
+      for (const chunk of await early) { hash?.update(chunk); yield* emit(chunk) }
+      if (hash) opts.onSha256!(entry.name, hash.digest('hex'))
+    } else if (entry.type === 'symlink') yield* emit(entry.target!)
     else if (entry.type === 'stream') {
       for await (const chunk of entry.stream!) yield* emit(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))
     } else if (entry.type === 'file') {
@@ -162,6 +184,12 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
     }
   }
   if (heldBytes > 0) yield flush()
+}
+
+async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer[]> {
+  const out: Buffer[] = []
+  for await (const c of chunks) out.push(c)
+  return out
 }
 
 /** Exactly the manifest's bytes of a file from `start`; a file that changed since it was listed ends the transfer (SPEC 8.4). */
