@@ -8,7 +8,7 @@
  * @example const f = await AtomicFile.create('dir/a.txt', { force: false }); await f.write([buf]); await f.finish(0o644, mtimeMs); await f.place()
  */
 import { randomBytes } from 'node:crypto'
-import { constants, unlinkSync } from 'node:fs'
+import { constants, unlinkSync, type Stats } from 'node:fs'
 import { link, lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { IoError, UsageError } from '../errors.js'
@@ -51,9 +51,14 @@ export class AtomicFile {
 
   /** Create the temporary (or open the resumable partial) file next to `path`. Throws IoError. */
   static async create(path: string, opts: AtomicFileOptions): Promise<AtomicFile> {
-    const keep = opts.resumeId !== undefined
+    let keep = opts.resumeId !== undefined
+    if (keep && partialsInUse.has(partialPath(path, opts.resumeId!))) {
+      if ((opts.resumeAt ?? 0) > 0) throw new IoError(`the partial file of ${path} is in use by another transfer`)
+      keep = false // another transfer is writing it: this one is not resumable
+    }
     const tempPath = keep ? partialPath(path, opts.resumeId!) : partialPath(path, randomBytes(6).toString('hex'))
-    if (!keep) pending.add(tempPath)
+    if (keep) partialsInUse.add(tempPath)
+    else pending.add(tempPath)
     try {
       const fh = keep && (opts.resumeAt ?? 0) > 0 ? await reopenPartial(tempPath, opts.resumeAt!) : await createFresh(tempPath, keep)
       const file = new AtomicFile(path, tempPath, fh, opts.force, keep)
@@ -61,6 +66,7 @@ export class AtomicFile {
       return file
     } catch (err) {
       pending.delete(tempPath)
+      partialsInUse.delete(tempPath)
       throw ioError(err, `cannot create a temporary file next to ${path}`)
     }
   }
@@ -93,8 +99,7 @@ export class AtomicFile {
       await this.#writeback
       await this.fh.sync()
       await this.fh.chmod(mode & 0o777)
-      const seconds = utimeSeconds(mtimeMs)
-      await this.fh.utimes(seconds, seconds)
+      await this.fh.utimes(utimeArg(mtimeMs), utimeArg(mtimeMs))
       await this.fh.close()
     } catch (err) {
       throw ioError(err, `cannot flush ${this.path} to disk`)
@@ -108,6 +113,7 @@ export class AtomicFile {
       else await this.#linkNoClobber()
       this.#done = true
       pending.delete(this.tempPath)
+      partialsInUse.delete(this.tempPath)
     } catch (err) {
       this.abort()
       throw err instanceof UsageError || err instanceof IoError ? err : ioError(err, `cannot move the received data into ${this.path}`)
@@ -132,6 +138,7 @@ export class AtomicFile {
     if (this.#done) return
     this.#done = true
     this.fh.close().catch(() => {})
+    partialsInUse.delete(this.tempPath)
     if (this.keep) return
     try { unlinkSync(this.tempPath) } catch { /* already gone */ }
     pending.delete(this.tempPath)
@@ -148,7 +155,7 @@ async function reopenPartial(tempPath: string, keep: number): Promise<FileHandle
   const fh = await open(tempPath, REOPEN)
   try {
     const st = await fh.stat()
-    if (!st.isFile() || st.size < keep) throw new IoError(`${tempPath} changed while the transfer was being planned`)
+    if (!ownPartial(st) || st.size < keep) throw new IoError(`${tempPath} changed while the transfer was being planned`)
     await fh.truncate(keep)
     return fh
   } catch (err) {
@@ -166,6 +173,25 @@ async function reopenPartial(tempPath: string, keep: number): Promise<FileHandle
  */
 export function utimeSeconds(mtimeMs: number): number {
   return (mtimeMs + 0.0005) / 1000
+}
+
+/** What to pass to `utimes`: Node turns a negative number into "now", so a date before 1970 goes as a Date. */
+export function utimeArg(mtimeMs: number): number | Date {
+  return mtimeMs < 0 ? new Date(mtimeMs) : utimeSeconds(mtimeMs)
+}
+
+/** The receiver's umask, applied to every mode a sender asks for, as scp and tar do for a non-root user. */
+export const UMASK = process.umask()
+
+/**
+ * Resumable partial files in use by a transfer of this process (a `--keep-open` server runs
+ * several): another transfer neither offers nor writes one that is in use (issue 9 review).
+ */
+export const partialsInUse = new Set<string>()
+
+/** A partial file this process may resume: a regular file, ours, with no other links. */
+export function ownPartial(st: Stats): boolean {
+  return st.isFile() && st.nlink === 1 && (process.getuid === undefined || st.uid === process.getuid())
 }
 
 /** fsync a directory, so renames into it survive a crash; platforms that cannot are skipped. */

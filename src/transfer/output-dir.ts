@@ -41,6 +41,8 @@ export class OutputDir {
 
   /** Every directory above `name`, created 0700 where missing; a link or a non-directory on the way is refused (ERR_IO). */
   async ensureParents(name: string): Promise<void> {
+    const cut = name.lastIndexOf('/')
+    if (cut < 0 || this.#checked.has(name.slice(0, cut))) return // the usual case: a sibling's parent was checked
     for (const dir of parentNames(name)) await this.ensureDirectory(dir)
   }
 

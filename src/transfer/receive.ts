@@ -7,21 +7,21 @@
  *
  * @example const report = await receiveEntries(stream, { kind: 'directory', path: 'inbox' })
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto'
+import { createHash, randomBytes, timingSafeEqual, type Hash } from 'node:crypto'
 import { constants, type Stats } from 'node:fs'
-import { link, lstat, open, rename, symlink, unlink, type FileHandle } from 'node:fs/promises'
+import { link, lstat, open, readlink, rename, symlink, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { IoError, ProtocolError, SecurePipeError, TruncatedError, UsageError } from '../errors.js'
 import { ioError } from '../errno.js'
 import type { SecureStream } from '../session.js'
-import { AtomicFile, partialPath, syncDirectory, utimeSeconds } from './atomic-file.js'
+import { AtomicFile, ownPartial, partialPath, partialsInUse, syncDirectory, utimeArg, UMASK } from './atomic-file.js'
 import { ByteQueue } from './bytes.js'
 import { ManifestDecoder, type Entry, type Manifest } from './entry.js'
 import { OutputDir } from './output-dir.js'
 import { encodeReceipt, type Outcome } from './receipt.js'
-import { encodeReady, resumeId, takePlan, type Offer } from './resume.js'
+import { encodeReady, resumeId, takePlan, ZERO_DIGEST, type Offer, type Step } from './resume.js'
 import { checkManifest, showName } from './safe-path.js'
 
 /** Where a transfer goes: a directory (entries under their names), one FILE, or a writable such as stdout (one entry). */
@@ -97,8 +97,10 @@ interface Target {
   path: string
   start: number
   offer?: Offer
-  /** The offer covers an existing complete final file. */
+  /** The offer covers an existing complete final file (or an empty one, or a link, SPEC 8.6). */
   complete?: boolean
+  /** That final file's SHA-256, never sent: compared with the sender's proof in the plan. */
+  own?: Buffer
   hash?: Hash
   /** FILE is a FIFO or device opened here: written in place (SPEC 8.7). */
   device?: FileHandle
@@ -140,6 +142,8 @@ class Receiver extends Writable {
   #chain: Promise<void> = Promise.resolve()
   #inflight: Array<Promise<void>> = []
   readonly #open = new Set<Sink>()
+  /** Parent directories already checked before Ready (#checkParents). */
+  readonly #parentsSeen = new Set<string>()
   readonly #fingerprint: string
 
   constructor(private readonly stream: SecureStream, private readonly dest: Destination, private readonly out: OutputDir | undefined, private readonly opts: ReceiveOptions) {
@@ -231,7 +235,12 @@ class Receiver extends Writable {
     const st = await lstat(path).catch(() => undefined)
     if (st === undefined || st.isSymbolicLink() || st.isFile()) return { entry, path, start: 0 } // atomic; rename replaces a link
     // A FIFO or device with --force: open it without following, and decide from the descriptor (SPEC 8.7).
-    const fh = await open(path, constants.O_WRONLY | constants.O_NOFOLLOW).catch(err => { throw ioError(err, `cannot open ${path}`) })
+    // A FIFO nobody reads would block the open forever: a non-blocking probe says ENXIO instead.
+    // The probe stays open until the real descriptor is: closing it first would give the reader an end of file.
+    const probe = st.isFIFO() ? await open(path, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(err => {
+      throw (err as NodeJS.ErrnoException).code === 'ENXIO' ? new IoError(`nothing is reading the FIFO ${path}; start its reader first`) : ioError(err, `cannot open ${path}`)
+    }) : undefined
+    const fh = await open(path, constants.O_WRONLY | constants.O_NOFOLLOW).catch(err => { throw ioError(err, `cannot open ${path}`) }).finally(() => probe?.close())
     const real = await fh.stat()
     if (real.isFile()) { await fh.close(); return { entry, path, start: 0 } }
     return { entry, path, start: 0, device: fh }
@@ -250,19 +259,24 @@ class Receiver extends Writable {
       return target
     }
     if (st?.isDirectory()) throw new UsageError(`${path} is a directory, but the sender sends a ${entry.type} of that name`)
+      const keepHash = (hash: Hash): Hash | undefined => this.opts.onSha256 ? hash : undefined
     if (entry.type === 'file' && resume) {
-      if (st?.isFile() && st.size === entry.size && Math.trunc(st.mtimeMs) === entry.mtimeMs && entry.size > 0) {
-        const hash = await hashFile(path, entry.size)
-        if (hash) Object.assign(target, { complete: true, hash, offer: { index: this.#targets.length, offset: entry.size, digest: hash.copy().digest() } })
+      if (st?.isFile() && st.size === entry.size && Math.trunc(st.mtimeMs) === entry.mtimeMs) {
+        // SPEC 8.6: a complete file of the same size and mtime. Its digest is not disclosed (an
+        // all-zero offer): the sender proves its own in the plan and we compare. Empty: nothing to prove.
+        const hash = entry.size === 0 ? createHash('sha256') : await hashFile(path, entry.size)
+        if (hash && entry.size === 0) Object.assign(target, { complete: true, start: 0, hash: keepHash(hash) })
+        else if (hash) Object.assign(target, { complete: true, own: hash.copy().digest(), hash: keepHash(hash), offer: { index: this.#targets.length, offset: entry.size, digest: ZERO_DIGEST } })
       } else {
         const partial = partialPath(path, resumeId(this.#fingerprint, entry))
         const pst = await lstat(partial).catch(() => undefined)
-        if (pst?.isFile() && pst.size > 0 && pst.size <= entry.size && (process.getuid === undefined || pst.uid === process.getuid())) {
+        if (pst !== undefined && ownPartial(pst) && pst.size > 0 && pst.size <= entry.size && !partialsInUse.has(partial)) {
           const hash = await hashFile(partial, pst.size)
-          if (hash) Object.assign(target, { hash, offer: { index: this.#targets.length, offset: pst.size, digest: hash.copy().digest() } })
+          if (hash) Object.assign(target, { hash: keepHash(hash), offer: { index: this.#targets.length, offset: pst.size, digest: hash.copy().digest() } })
         }
       }
     }
+    if (entry.type === 'symlink' && resume && st?.isSymbolicLink()) target.complete = true // kept if its target is the same (symlinkSink)
     if (st && !target.complete && this.opts.force !== true) {
       throw new UsageError(`${path} already exists; pass --force to replace it (only after its complete transfer)`)
     }
@@ -271,6 +285,9 @@ class Receiver extends Writable {
 
   /** Before Ready: directories that exist on the way must be real directories (none is created yet). */
   async #checkParents(name: string): Promise<void> {
+    const cut = name.lastIndexOf('/')
+    if (cut < 0 || this.#parentsSeen.has(name.slice(0, cut))) return
+    this.#parentsSeen.add(name.slice(0, cut))
     const parts = name.split('/')
     for (let i = 1; i < parts.length; i++) {
       const dir = parts.slice(0, i).join('/')
@@ -281,9 +298,12 @@ class Receiver extends Writable {
     }
   }
 
-  #applyPlan(steps: Array<{ index: number, offset: number }>): void {
+  #applyPlan(steps: Step[]): void {
     for (const step of steps) {
       const t = this.#targets[step.index]!
+      if (t.own && step.offset !== 0 && !(step.digest && timingSafeEqual(step.digest, t.own))) {
+        throw new UsageError(`${t.path} exists with the sender's size and mtime but other content; remove it, or send again without --resume to replace it with recv --force`)
+      }
       if (step.offset === 0) {
         t.hash = undefined
         if (t.complete && this.opts.force !== true) throw new UsageError(`${t.path} already exists and differs from the sender's file; pass --force to replace it`)
@@ -316,7 +336,7 @@ class Receiver extends Writable {
     if (this.out) await this.out.ensureParents(entry.name)
     this.#sink = this.dest.kind === 'writable' ? writableSink(this.dest.writable, this.dest.name)
       : t.device ? deviceSink(t.device, t.path)
-        : entry.type === 'symlink' ? symlinkSink(t, this.opts.force === true)
+        : entry.type === 'symlink' ? symlinkSink(t, this.opts.force === true, t.complete === true)
           : await this.#fileSink(t)
     this.#open.add(this.#sink)
     if (this.opts.onSha256 && entry.type !== 'symlink') t.hash ??= createHash('sha256')
@@ -334,7 +354,7 @@ class Receiver extends Writable {
     }
     return {
       write: buffers => file.write(buffers),
-      end: () => file.finish(t.entry.mode, t.entry.mtimeMs),
+      end: () => file.finish(t.entry.mode & ~UMASK, t.entry.mtimeMs),
       place: () => file.place(),
       abort: () => file.abort(),
     }
@@ -357,7 +377,7 @@ class Receiver extends Writable {
         try {
           if (this.out) await this.out.verifyParent(t.entry.name)
           if (parts.length > 0) await file.write(parts)
-          await file.finish(t.entry.mode, t.entry.mtimeMs)
+          await file.finish(t.entry.mode & ~UMASK, t.entry.mtimeMs)
         } catch (err) {
           file.abort()
           throw err
@@ -436,19 +456,26 @@ class Receiver extends Writable {
     this.#sendReceipt()
   }
 
-  /** Directory modes and mtimes after their contents (deepest first), then fsync every directory written into. */
+  /**
+   * Directories this transfer created get their mode (under the umask) and mtime after their
+   * contents, deepest first; existing directories are left as they are (issue 9 review). Then
+   * every directory written into is fsynced.
+   */
   async #settleDirectories(): Promise<void> {
     if (this.dest.kind !== 'directory') return
-    const dirs = new Set<string>([this.out!.root])
+    const out = this.out!
+    const dirs = new Set<string>([out.root])
     for (const t of this.#targets) if (t.entry.type !== 'directory') dirs.add(dirname(t.path))
-    for (let i = this.#targets.length - 1; i >= 0; i--) {
-      const t = this.#targets[i]!
-      if (t.entry.type !== 'directory') continue
-      dirs.add(dirname(t.path))
-      const fh = await open(t.path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(err => { throw ioError(err, `cannot set the mode of ${t.path}`) })
+    const wanted = new Map(this.#targets.filter(t => t.entry.type === 'directory').map(t => [t.entry.name, t.entry]))
+    const created = [...out.created].sort((x, y) => y.split('/').length - x.split('/').length)
+    for (const name of created) {
+      const path = out.pathOf(name)
+      const entry = wanted.get(name)
+      dirs.add(dirname(path))
+      const fh = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(err => { throw ioError(err, `cannot set the mode of ${path}`) })
       try {
-        await fh.chmod(t.entry.mode)
-        await fh.utimes(utimeSeconds(t.entry.mtimeMs), utimeSeconds(t.entry.mtimeMs))
+        await fh.chmod((entry?.mode ?? 0o777) & ~UMASK)
+        if (entry) await fh.utimes(utimeArg(entry.mtimeMs), utimeArg(entry.mtimeMs))
         await fh.sync()
       } finally {
         await fh.close()
@@ -473,8 +500,8 @@ class Receiver extends Writable {
     this.#phase = 'failed'
     const failure = err instanceof SecurePipeError ? err : ioError(err, 'the transfer failed')
     this.failure = failure
+    await Promise.allSettled(this.#inflight) // entries before the failing one finish, so `done` says what is durable
     this.abortAll()
-    await Promise.allSettled(this.#inflight)
     if (this.dest.kind === 'directory') await syncDirectory(this.out!.root).catch(() => {})
     this.#sendReceipt(failure)
     const timer = setTimeout(() => this.stream.destroy(), this.opts.drainMs ?? DEFAULT_DRAIN_MS)
@@ -510,7 +537,7 @@ function writableSink(w: Writable, name: string): Sink {
 }
 
 /** SPEC 8.1 type 3: the target is collected, then the link is created beside its name and renamed into place; never followed. */
-function symlinkSink(t: Target, force: boolean): Sink {
+function symlinkSink(t: Target, force: boolean, sameIsDone: boolean): Sink {
   const parts: Buffer[] = []
   const temp = partialPath(t.path, randomBytes(6).toString('hex'))
   return {
@@ -526,6 +553,7 @@ function symlinkSink(t: Target, force: boolean): Sink {
         }
       } catch (err) {
         await unlink(temp).catch(() => {})
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST' && sameIsDone && await readlink(t.path).then(old => old === target.toString('utf8'), () => false)) return // resumed: already there
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${t.path} appeared during the transfer; it was left untouched (use --force to replace)`)
         throw ioError(err, `cannot create link ${t.path}`)
       }

@@ -13,12 +13,17 @@ import type { Entry } from './entry.js'
 export const READY_MAGIC = Buffer.from('SPRY', 'ascii')
 export const PLAN_MAGIC = Buffer.from('SPPL', 'ascii')
 const OFFER_LENGTH = 4 + 8 + 32
-const STEP_LENGTH = 4 + 8
+const STEP_LENGTH = 4 + 8 + 32
+/** SPEC 8.6: the digest of an offer for a complete final file, which the receiver does not disclose; the sender proves its own in the plan. */
+export const ZERO_DIGEST = Buffer.alloc(32)
 
-/** The receiver holds the first `offset` bytes of entry `index`, whose SHA-256 is `digest`. */
+/**
+ * The receiver holds the first `offset` bytes of entry `index`, whose SHA-256 is `digest`; or,
+ * with an all-zero digest, a complete final file of the entry's size and mtime (SPEC 8.6).
+ */
 export interface Offer { index: number, offset: number, digest: Buffer }
-/** The sender's answer to one offer: the offered offset (accepted) or 0 (restart). */
-export interface Step { index: number, offset: number }
+/** The sender's answer to one offer: the offered offset (accepted) or 0 (restart); for a complete-file offer, its own file's SHA-256. */
+export interface Step { index: number, offset: number, digest?: Buffer }
 
 /** SPEC 8.3: the receiver's Ready message with its resume offers. */
 export function encodeReady(offers: readonly Offer[]): Buffer {
@@ -42,6 +47,7 @@ export function encodePlan(steps: readonly Step[]): Buffer {
   steps.forEach((s, i) => {
     out.writeUInt32BE(s.index, 8 + i * STEP_LENGTH)
     out.writeBigUInt64BE(BigInt(s.offset), 12 + i * STEP_LENGTH)
+    ;(s.digest ?? ZERO_DIGEST).copy(out, 20 + i * STEP_LENGTH)
   })
   return out
 }
@@ -50,11 +56,12 @@ export function encodePlan(steps: readonly Step[]): Buffer {
  * Sender side: take the Ready message, or null while incomplete. Offers are checked against the
  * manifest (SPEC 8.3: increasing file indexes, offsets 1..size), so a count is bounded before allocation.
  */
-export function takeReady(q: ByteQueue, entries: readonly Entry[]): Offer[] | null {
+export function takeReady(q: ByteQueue, entries: readonly Entry[], resume = true): Offer[] | null {
   const head = q.peek(8)
   if (head === null) return null
   if (!head.subarray(0, 4).equals(READY_MAGIC)) throw new ProtocolError('the receiver did not answer the manifest with a ready message (SPEC 8.3)')
   const count = head.readUInt32BE(4)
+  if (count > 0 && !resume) throw new ProtocolError('the receiver made resume offers that were not asked for (SPEC 8.3)')
   if (count > entries.length) throw new ProtocolError(`the receiver made ${count} resume offers for ${entries.length} entries (SPEC 8.3)`)
   const all = q.take(8 + count * OFFER_LENGTH)
   if (all === null) return null
@@ -87,7 +94,7 @@ export function takePlan(q: ByteQueue, offers: readonly Offer[]): Step[] | null 
     if (index !== offer.index || (offset !== 0 && offset !== offer.offset)) {
       throw new ProtocolError(`the sender's plan answers entry ${index} at ${offset}, which was not offered (SPEC 8.3)`)
     }
-    return { index, offset }
+    return { index, offset, digest: Buffer.from(all.subarray(20 + i * STEP_LENGTH, 20 + (i + 1) * STEP_LENGTH)) }
   })
 }
 

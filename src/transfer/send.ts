@@ -6,7 +6,7 @@
  * @example const report = await sendEntries(await connect(opts), await listSources(['photos/']))
  */
 import { createHash, timingSafeEqual, type Hash } from 'node:crypto'
-import { open } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { SecurePipeError, ReceiptError, TimeoutError, IoError, toNetworkError, EXIT_CODES, type ErrorCode } from '../errors.js'
@@ -15,7 +15,7 @@ import type { SecureStream } from '../session.js'
 import { ByteQueue } from './bytes.js'
 import { encodeManifest } from './entry.js'
 import { checkReceipt, DEFAULT_RECEIPT_TIMEOUT_MS, noReceiptError, receiptCode, takeReceipt, type Receipt } from './receipt.js'
-import { encodePlan, takeReady, type Offer, type Step } from './resume.js'
+import { encodePlan, takeReady, ZERO_DIGEST, type Offer, type Step } from './resume.js'
 import { showName } from './safe-path.js'
 import type { SourceEntry } from './source.js'
 
@@ -61,14 +61,14 @@ export class TransferFailedError extends SecurePipeError {
 /** Send `entries` over an established stream (SPEC 8). Resolves when the receipt confirms every entry; ends the stream's writable side. */
 export async function sendEntries(stream: SecureStream, entries: readonly SourceEntry[], opts: SendOptions = {}): Promise<SendReport> {
   const timeoutMs = opts.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS
-  const replies = new Replies(stream, entries)
+  const replies = new Replies(stream, entries, opts.resume === true)
   let source: Readable | undefined
   replies.failed.then(() => source?.destroy(), () => {})
   try {
     const manifest = encodeManifest(entries, { resume: opts.resume === true })
     stream.write(manifest)
     const ready = await within(replies.ready, timeoutMs, 'no answer to the transfer manifest')
-    if (!Array.isArray(ready)) throw failure(ready, entries)
+    if (!Array.isArray(ready)) throw failure(ready, entries, true)
     const prefixes = new Map<number, Hash>()
     const steps = await checkOffers(entries, ready, prefixes)
     const plan = encodePlan(steps)
@@ -84,18 +84,18 @@ export async function sendEntries(stream: SecureStream, entries: readonly Source
       await pipeline(source, stream) // ends our direction: the close record (SPEC 6)
     } catch (err) {
       const early = await replies.failedNow()
-      if (early) throw failure(early, entries)
+      if (early) throw failure(early, entries, false)
       throw sendError(err)
     }
     const receipt = await within(replies.receipt, timeoutMs, 'no delivery receipt after the end of the data')
-    if (receipt.error) throw failure(receipt, entries)
+    if (receipt.error) throw failure(receipt, entries, false)
     // SPEC 8.5: our close record is sealed (the pipeline finished), so the digest covers every record we sent.
     checkReceipt(receipt, { bytes: manifest.length + plan.length + sent.bytes, digest: stream.tagDigest('sent')!, entries: entries.length })
     return { entries: entries.length, files: entries.filter(e => e.type === 'file').length, bytes: sent.bytes, resumedBytes, outcome: receipt.outcome }
   } catch (err) {
     source?.destroy()
     stream.destroy()
-    throw err instanceof TransferFailedError ? err : sendError(err)
+    throw err instanceof TransferFailedError || err instanceof ReceiptError ? err : sendError(err)
   } finally {
     replies.stop()
   }
@@ -107,6 +107,12 @@ async function checkOffers(entries: readonly SourceEntry[], offers: readonly Off
   for (const offer of offers) {
     const entry = entries[offer.index]!
     const hash = await hashPrefix(entry, offer.offset)
+    if (offer.digest.equals(ZERO_DIGEST)) {
+      // A complete file is there (SPEC 8.6): the receiver does not disclose its digest; we prove ours, and it compares.
+      if (hash) prefixes.set(offer.index, hash)
+      steps.push(hash ? { index: offer.index, offset: offer.offset, digest: hash.copy().digest() } : { index: offer.index, offset: 0 })
+      continue
+    }
     const same = hash !== null && timingSafeEqual(hash.copy().digest(), offer.digest)
     if (same) prefixes.set(offer.index, hash)
     steps.push({ index: offer.index, offset: same ? offer.offset : 0 })
@@ -117,7 +123,7 @@ async function checkOffers(entries: readonly SourceEntry[], offers: readonly Off
 async function hashPrefix(entry: SourceEntry, length: number): Promise<Hash | null> {
   if (entry.path === undefined) return null
   const hash = createHash('sha256')
-  const fh = await open(entry.path, 'r').catch(err => { throw ioError(err, `cannot read ${entry.path}`) })
+  const fh = await openListed(entry)
   try {
     const buf = Buffer.allocUnsafe(Math.min(SEND_CHUNK, length))
     for (let at = 0; at < length;) {
@@ -173,7 +179,13 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
       if (hash) opts.onSha256!(entry.name, hash.digest('hex'))
     } else if (entry.type === 'symlink') yield* emit(entry.target!)
     else if (entry.type === 'stream') {
-      for await (const chunk of entry.stream!) yield* emit(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string))
+      const hash = opts.onSha256 ? createHash('sha256') : undefined
+      for await (const chunk of entry.stream!) {
+        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string)
+        hash?.update(b)
+        yield* emit(b)
+      }
+      if (hash) opts.onSha256!('', hash.digest('hex'))
     } else if (entry.type === 'file') {
       const hash = opts.onSha256 ? prefixes.get(i) ?? createHash('sha256') : undefined
       for await (const chunk of readFile(entry, starts.get(i) ?? 0)) {
@@ -186,6 +198,20 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
   if (heldBytes > 0) yield flush()
 }
 
+/**
+ * Open a listed file and check that it is still the file that was listed (device and inode): a
+ * file swapped for a link or another file after the listing is refused, never read (issue 9 review).
+ */
+async function openListed(entry: SourceEntry): Promise<FileHandle> {
+  const fh = await open(entry.path!, 'r').catch(err => { throw ioError(err, `cannot read ${entry.path}`) })
+  const st = await fh.stat().catch(async err => { await fh.close(); throw ioError(err, `cannot read ${entry.path}`) })
+  if (entry.ino !== undefined && (st.ino !== entry.ino || st.dev !== entry.dev || !st.isFile())) {
+    await fh.close()
+    throw new IoError(`${entry.path} was replaced after it was listed; the transfer stopped (send it again)`)
+  }
+  return fh
+}
+
 async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer[]> {
   const out: Buffer[] = []
   for await (const c of chunks) out.push(c)
@@ -194,7 +220,7 @@ async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer[]> {
 
 /** Exactly the manifest's bytes of a file from `start`; a file that changed since it was listed ends the transfer (SPEC 8.4). */
 async function* readFile(entry: SourceEntry, start: number): AsyncGenerator<Buffer> {
-  const fh = await open(entry.path!, 'r').catch(err => { throw ioError(err, `cannot read ${entry.path}`) })
+  const fh = await openListed(entry)
   try {
     const st = await fh.stat()
     if (st.size < entry.size) throw new IoError(`${entry.path} shrank from ${entry.size} to ${st.size} bytes after it was listed; the transfer stopped (send it again)`)
@@ -210,13 +236,15 @@ async function* readFile(entry: SourceEntry, start: number): AsyncGenerator<Buff
   }
 }
 
-/** The receiver's failure receipt as the sender's error (SPEC 8.5.2). */
-function failure(r: Receipt, entries: readonly SourceEntry[]): TransferFailedError {
+/** The receiver's failure receipt as the sender's error (SPEC 8.5.2); `refused`: it came instead of Ready. */
+function failure(r: Receipt, entries: readonly SourceEntry[], refused: boolean): SecurePipeError {
+  if (r.done > entries.length) return new ReceiptError(`the receiver reports ${r.done} of ${entries.length} entries done; its receipt is malformed (SPEC 8.5)`)
   const code = receiptCode(r.error?.code ?? '', Object.keys(EXIT_CODES) as ErrorCode[])
   const failed = entries[r.done]
-  const which = failed === undefined ? '' : failed.type === 'stream' ? 'the stream: ' : `${showName(failed.name)}: `
+  // A refusal before Ready concerns the manifest as a whole: the receiver's message names the entry.
+  const which = refused ? 'the transfer' : failed === undefined ? 'finishing the transfer' : failed.type === 'stream' ? 'the stream' : showName(failed.name)
   const durable = r.done === 0 ? 'nothing was written' : `${r.done} of ${entries.length} entries are ${r.outcome === 'durable' ? 'durable' : 'delivered'} there, the rest were not written`
-  return new TransferFailedError(code, `the receiver refused or failed ${which}${(r.error?.message ?? 'no reason given').replace(/[.;]\s*$/, '')}; ${durable}`, r.done, entries.length)
+  return new TransferFailedError(code, `the receiver ${refused ? 'refused' : 'failed'} ${which}: ${(r.error?.message ?? 'no reason given').replace(/[.;]\s*$/, '')}; ${durable}`, r.done, entries.length)
 }
 
 function sendError(err: unknown): unknown {
@@ -258,7 +286,7 @@ class Replies {
   #settle = { ready: (_v: Offer[] | Receipt) => {}, receipt: (_v: Receipt) => {}, failed: (_v: Receipt) => {}, reject: (_e: unknown) => {} }
   readonly #off: () => void
 
-  constructor(stream: SecureStream, private readonly entries: readonly SourceEntry[]) {
+  constructor(stream: SecureStream, private readonly entries: readonly SourceEntry[], private readonly resume: boolean) {
     let rejectReady!: (e: unknown) => void
     let rejectReceipt!: (e: unknown) => void
     this.ready = new Promise((resolve, reject) => { this.#settle.ready = resolve; rejectReady = reject })
@@ -295,7 +323,7 @@ class Replies {
     if (this.#phase === 'ready') {
       if (this.#q.length >= 4 && this.#q.peek(4)!.toString('latin1') === 'SPRC') this.#phase = 'receipt'
       else {
-        const offers = takeReady(this.#q, this.entries)
+        const offers = takeReady(this.#q, this.entries, this.resume)
         if (offers === null) return
         this.#phase = 'receipt'
         this.#settle.ready(offers)

@@ -24,6 +24,9 @@ export interface SourceEntry extends Entry {
   target?: Buffer
   /** A stream entry's content (stdin). */
   stream?: Readable
+  /** Device and inode when listed: reading checks that the file is still the same (issue 9 review). */
+  dev?: number
+  ino?: number
 }
 
 /** Options of `listSources`. */
@@ -57,7 +60,7 @@ export async function listSources(paths: readonly string[], opts: ListOptions = 
 }
 
 function fileEntry(path: string, name: string, st: Stats): SourceEntry {
-  return { type: 'file', name, mode: st.mode & 0o777, mtimeMs: Math.trunc(st.mtimeMs), size: st.size, path }
+  return { type: 'file', name, mode: st.mode & 0o777, mtimeMs: Math.trunc(st.mtimeMs), size: st.size, path, dev: st.dev, ino: st.ino }
 }
 
 async function walk(root: string, rootName: string, rootStat: Stats, out: SourceEntry[], opts: ListOptions): Promise<void> {

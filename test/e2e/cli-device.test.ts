@@ -65,3 +65,16 @@ t.test('SPEC 8.7: a dangling symlink as FILE is refused before listening without
   t.ok(readFileSync(link).equals(readFileSync(src)))
   t.notOk(existsSync(target), 'nothing was written through the link')
 })
+
+t.test('SPEC 8.7: recv --force FIFO with no reader is refused at once (ERR_IO), not waited for', async t => {
+  const fifo = join(dir, 'unread.fifo')
+  execFileSync('mkfifo', [fifo])
+  const src = join(dir, 'x.bin')
+  await writeRandomFile(src, 1000)
+  const recv = spawnCli(t, ['recv', ...listenArgs(keys), '--force', fifo])
+  const [s, r] = await Promise.all([spawnCli(t, ['send', ...connectArgs(keys, await waitForListening(recv)), src]).done, recv.done])
+  t.equal(r.code, 2, r.stderr)
+  t.match(r.stderr, /nothing is reading the FIFO .*unread\.fifo; start its reader first \(ERR_IO\)\n$/)
+  t.equal(s.code, 2, s.stderr)
+  t.match(s.stderr, /the receiver refused the transfer: nothing is reading the FIFO/)
+})

@@ -84,7 +84,7 @@ t.test('SPEC 8.5: too few bytes of a receipt before the end is exit 5: no receip
 t.test('SPEC 8.5.2: a failure receipt is exit with the receiver\'s code and its reason, naming what was written', async t => {
   const r = await sendTo(t, await fakeReceiver(t, (n, d, s) => s.end(encodeReceipt({ bytes: n, digest: d, done: 0, outcome: 'durable', error: { code: 'ERR_IO', message: 'cannot write x: no space left on the device' } }))), randomBytes(10_000))
   t.equal(r.code, 2, r.stderr)
-  t.match(r.stderr, /^secure-pipe: the receiver refused or failed the stream: cannot write x: no space left on the device; nothing was written \(ERR_IO\)\n$/)
+  t.match(r.stderr, /^secure-pipe: the receiver failed the stream: cannot write x: no space left on the device; nothing was written \(ERR_IO\)\n$/)
 })
 
 t.test('SPEC 8.5.2: a connection dropped instead of a receipt is exit 5', async t => {

@@ -43,7 +43,7 @@ t.test('SPEC 8.3, 8.5, 8.6 vectors: ready, plan, receipts and the resume identit
   q.push(Buffer.from(V.ready.hex, 'hex'))
   t.same(takeReady(q, V.manifest.entries), offers)
   q.push(Buffer.from(V.plan.hex, 'hex'))
-  t.same(takePlan(q, offers), V.plan.steps)
+  t.same(takePlan(q, offers)?.map(s => ({ index: s.index, offset: s.offset })), V.plan.steps)
   const digest = Buffer.from(V.receipt.digest, 'hex')
   t.equal(hex(encodeReceipt({ ...V.receipt, digest })), V.receipt.hex)
   t.equal(hex(encodeReceipt({ ...V.failureReceipt, digest })), V.failureReceipt.hex)
@@ -64,7 +64,7 @@ t.test('SPEC 8.2: every refused name, with ERR_PROTOCOL from checkManifest', asy
   const refused: Array<[string, string]> = [
     ['', 'empty'], ['/etc/passwd', 'absolute'], ['..', 'dot-dot'], ['a/../../b', 'dot-dot inside'], ['a//b', 'empty component'],
     ['a/', 'trailing slash'], ['./a', 'dot'], ['a/./b', 'dot inside'], ['a\0b', 'NUL'], ['a\\b', 'backslash'], ['..\\x', 'backslash traversal'],
-    ['x'.repeat(256), 'component over 255 bytes'], [`${'d/'.repeat(2047)}xy`, 'name over 4095 bytes'], ['é'.repeat(128), '256-byte component in 128 characters'],
+    ['x'.repeat(256), 'component over 255 bytes'], ['.a.0123456789ab.partial', 'a temporary file\'s name'], ['d/.a.0123456789abcdef.partial', 'a resumable partial file\'s name'], [`${'d/'.repeat(2047)}xy`, 'name over 4095 bytes'], ['é'.repeat(128), '256-byte component in 128 characters'],
   ]
   for (const [name, why] of refused) {
     t.not(nameProblem(name), null, why)
@@ -74,6 +74,8 @@ t.test('SPEC 8.2: every refused name, with ERR_PROTOCOL from checkManifest', asy
   const bad: Array<[string, Entry[]]> = [
     ['two entries with one name', [file('a'), file('a')]],
     ['an entry inside a file', [file('a'), file('a/b')]],
+    ['a file listed after an entry inside it', [file('a/b'), file('a')]],
+    ['an entry deep inside a file', [file('a/b'), file('a/b/c/d')]],
     ['an entry inside a symlink', [{ ...file('l'), type: 'symlink', size: 3 }, file('l/x')]],
     ['a directory with content', [{ ...file('d'), type: 'directory', size: 1 }]],
     ['a symlink with no target', [{ ...file('l'), type: 'symlink', size: 0 }]],
@@ -140,7 +142,14 @@ t.test('SPEC 8.3: a ready message or plan that does not fit is ERR_PROTOCOL', as
   }
   const p = new ByteQueue()
   p.push(encodePlan([{ index: 0, offset: 0 }]))
-  t.same(takePlan(p, offers), [{ index: 0, offset: 0 }], 'restarting at 0 is always allowed')
+  t.same(takePlan(p, offers), [{ index: 0, offset: 0, digest: Buffer.alloc(32) }], 'restarting at 0 is always allowed')
+  const proof = Buffer.alloc(32, 9)
+  const c = new ByteQueue()
+  c.push(encodePlan([{ index: 0, offset: 5, digest: proof }]))
+  t.same(takePlan(c, offers)?.[0]?.digest, proof, 'a step carries the sender\'s proof for a complete-file offer (SPEC 8.6)')
+  const unasked = new ByteQueue()
+  unasked.push(encodeReady([{ index: 0, offset: 1, digest: d }]))
+  t.throws(() => takeReady(unasked, entries, false), { code: 'ERR_PROTOCOL' }, 'offers a sender did not ask for are refused')
 })
 
 t.test('SPEC 8.5.2: a receipt is accepted only with every entry done and the count and tag digest sent', async t => {
