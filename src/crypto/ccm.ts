@@ -54,9 +54,10 @@ const CTR_FLAGS = 15 - NONCE_LENGTH - 1
  * (SPEC 5.2's IV), for many `r` under one key, without a CCM context each. CCM encrypts its
  * message with AES in counter mode (RFC 3610 section 2.3): ciphertext = m XOR AES_key(A_1),
  * A_1 = flags || nonce || counter 1 (3 bytes). So one AES-ECB context, made once per key,
- * gives every IV with one block. `ccmSeal` gives the same bytes (test/unit/record/protector.test.ts
- * checks both against each other and SPEC 5.7). The context's key schedule lives in OpenSSL
- * until the object is collected, as a per-record CCM context's did.
+ * gives every IV with one block. `ccmSeal` gives the same bytes: test/crypto/ccm.test.ts checks
+ * the two against each other and against Wycheproof, test/unit/record/protector.test.ts against
+ * SPEC 5.7. The context's key schedule lives in OpenSSL until the object is collected, as a
+ * per-record CCM context's did.
  */
 export class CcmFirstBlock {
   readonly #ecb: Cipher
