@@ -16,6 +16,7 @@ import { runHandshake } from './handshake.js'
 import { runMemory } from './memory.js'
 import { runPingpong } from './pingpong.js'
 import { runRsa } from './rsa.js'
+import { cpuSplit, cpuSplitTable } from './cpu-split.js'
 
 function cpuInfo() {
   const text = readFileSync('/proc/cpuinfo', 'utf8')
@@ -101,6 +102,14 @@ async function main() {
   if (want('handshake')) R.handshake = await section('handshake', () => runHandshake(ctx, log))
   if (want('pingpong')) R.pingpong = await section('pingpong', () => runPingpong(ctx, log))
   if (want('memory')) R.memory = await section('memory', () => runMemory(ctx, log))
+  if (want('cpu') && !ctx.cliMissing && tools.time) {
+    R.cpu = await section('cpu', async () => {
+      const mib = Math.max(64, Math.min(1024, Math.round(opts.size / 2 ** 21))) // half the bulk size, 64 MiB to 1 GiB
+      const rows = await cpuSplit({ checkout: ROOT, mib, rounds: 1 })
+      for (const r of rows) log(`cpu ${r.side}: ${r.total.toFixed(2)} CPU-s per GiB, aes-ccm ${r['aes-ccm'].toFixed(2)}`)
+      return { mib, rounds: 1, rows, table: cpuSplitTable(rows) }
+    })
+  }
   R.elapsedS = (Date.now() - t0) / 1000
   R.loadEnd = loadAverage()
   const out = opts.out || join(BENCH, 'RESULTS.md')

@@ -5,7 +5,7 @@
  *   outbound: this (writable) -> EncryptStage -> FrameEncoder -> transport
  * Handshake messages are written straight to the transport, before any record.
  */
-import { Duplex, pipeline } from 'node:stream'
+import { Duplex, pipeline, type Readable } from 'node:stream'
 import { DEFAULT_RECORD_SIZE, HANDSHAKE_FRAME_LIMIT, HANDSHAKE_FRAMES, MAX_RECORD_SIZE, recordFrameLimit, type CipherName } from './constants.js'
 import { SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
 import { FrameDecoder, FrameEncoder, frameHeader } from './framing/frame.js'
@@ -91,7 +91,9 @@ export class SecureStream extends Duplex {
     const decoder = new FrameDecoder({ limit: recordFrameLimit(Math.max(recordSize, 1024 * 1024)), smallFrames: HANDSHAKE_FRAMES, smallLimit: HANDSHAKE_FRAME_LIMIT })
     this.#handshake.once('secure', (k: SessionKeys) => this.#onSecure(k, opts.idleTimeoutMs))
     pipeline(transport, decoder, this.#handshake, this.#decrypt, err => { if (err) this.#fail(err) })
-    pipeline(this.#encrypt, new FrameEncoder(), transport, err => this.#onOutboundDone(err))
+    const encoder = new FrameEncoder()
+    corkEachTick(encoder, transport)
+    pipeline(this.#encrypt, encoder, transport, err => this.#onOutboundDone(err))
     this.#decrypt.on('data', (chunk: Buffer) => { if (!this.push(chunk)) this.#decrypt.pause() })
     this.#decrypt.on('end', () => this.push(null))
     // An 'error' has a listener from the first byte to the last, whatever the application does
@@ -178,6 +180,24 @@ export class SecureStream extends Duplex {
     if (err instanceof SecurePipeError) this.destroy(err)
     else setImmediate(() => this.destroy(translate(err)))
   }
+}
+
+/**
+ * Everything `source` emits in one tick reaches the transport as one write: the transport is
+ * corked at the tick's first chunk and uncorked after it, so a record's header, ciphertext and
+ * tail, and the records sealed in the same tick, leave in one writev (no copy to join them).
+ * The pipe's backpressure is unchanged: it pauses on the transport's write() as before.
+ */
+function corkEachTick(source: Readable, transport: Transport): void {
+  let corked = false
+  const uncork = (): void => { corked = false; transport.uncork() }
+  // Before the pipe's own 'data' listener, so the chunk that starts a tick is written corked.
+  source.prependListener('data', () => {
+    if (corked) return
+    corked = true
+    transport.cork()
+    process.nextTick(uncork)
+  })
 }
 
 /** `host:port` of the transport's peer, for logs; 'unknown' for transports without one. */

@@ -75,18 +75,22 @@ export class FrameDecoder extends Transform {
   }
 }
 
-function frameHeaderLength(length: number): number {
-  return varint.encodingLength(length)
-}
-
 /** Encode one frame's header: the varint length (SPEC 2.1). */
 export function frameHeader(length: number): Buffer {
   return varint.encode(length, Buffer.allocUnsafe(varint.encodingLength(length)), 0)
 }
 
 /**
+ * Frames up to this size leave the encoder as one buffer (a copy of a few hundred bytes costs
+ * less than a write call per part); larger ones leave as their parts, uncopied.
+ */
+const JOIN_LIMIT = 4096
+
+/**
  * Frames in (object mode: one chunk is one frame body), bytes out: varint length then body.
- * A frame may also be written as an array of buffers (a record's parts), joined into one write.
+ * A frame may also be written as an array of buffers (a record's parts). A small frame leaves
+ * as one chunk; a large one as the header and then its parts, never copied: a transport that
+ * is corked meanwhile (`SecureStream` corks its socket for each tick) sends them in one writev.
  */
 export class FrameEncoder extends Transform {
   constructor() {
@@ -97,7 +101,10 @@ export class FrameEncoder extends Transform {
     const parts = Array.isArray(frame) ? frame : [frame]
     let length = 0
     for (const p of parts) length += p.length
-    // One buffer per frame: a copy costs less than a write call per part on the socket.
-    callback(null, Buffer.concat([frameHeader(length), ...parts], frameHeaderLength(length) + length))
+    const header = frameHeader(length)
+    if (length <= JOIN_LIMIT) return callback(null, Buffer.concat([header, ...parts], header.length + length))
+    this.push(header)
+    for (const p of parts) this.push(p)
+    callback()
   }
 }
