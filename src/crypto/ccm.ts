@@ -2,7 +2,7 @@
  * AES-CCM with a 12-byte nonce and a 16-byte tag (SPEC 5.2, 5.3): the only file that does AES.
  * RFC 3610 section 2.6: no plaintext is returned unless the tag verifies.
  */
-import { createCipheriv, createDecipheriv, type Cipher, type CipherCCMTypes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, type CipherCCMTypes } from 'node:crypto'
 import { NONCE_LENGTH, TAG_LENGTH } from '../constants.js'
 import { IntegrityError } from '../errors.js'
 
@@ -44,38 +44,4 @@ export function ccmOpen(key: Buffer, nonce: Buffer, ciphertext: Buffer, tag: Buf
     throw new IntegrityError(undefined, { cause: err })
   }
   return plaintext
-}
-
-/** RFC 3610 section 2.3: the flags byte of CCM's counter blocks, L - 1, with L = 15 - nonce length. */
-const CTR_FLAGS = 15 - NONCE_LENGTH - 1
-
-/**
- * The first `NONCE_LENGTH` bytes of the ciphertext of `CCM(key, nonce = r, aad = empty, m = r)`
- * (SPEC 5.2's IV), for many `r` under one key, without a CCM context each. CCM encrypts its
- * message with AES in counter mode (RFC 3610 section 2.3): ciphertext = m XOR AES_key(A_1),
- * A_1 = flags || nonce || counter 1 (3 bytes). So one AES-ECB context, made once per key,
- * gives every IV with one block. `ccmSeal` gives the same bytes: test/crypto/ccm.test.ts checks
- * the two against each other and against Wycheproof, test/unit/record/protector.test.ts against
- * SPEC 5.7. The context's key schedule lives in OpenSSL until the object is collected, as a
- * per-record CCM context's did.
- */
-export class CcmFirstBlock {
-  readonly #ecb: Cipher
-  readonly #counter = Buffer.alloc(16)
-
-  constructor(key: Buffer) {
-    this.#ecb = createCipheriv(cipherFor(key) === 'aes-128-ccm' ? 'aes-128-ecb' : 'aes-256-ecb', key, null)
-    this.#ecb.setAutoPadding(false)
-    this.#counter[0] = CTR_FLAGS
-    this.#counter[15] = 1
-  }
-
-  /** The CCM ciphertext of `r` under nonce `r` (both 12 bytes), tag not computed. */
-  encryptNonce(r: Buffer): Buffer {
-    checkNonce(r)
-    r.copy(this.#counter, 1)
-    const stream = this.#ecb.update(this.#counter)
-    for (let i = 0; i < NONCE_LENGTH; i++) stream[i] ^= r[i]!
-    return stream.subarray(0, NONCE_LENGTH)
-  }
 }

@@ -3,7 +3,7 @@
  * expanded from it, the sequence number and the key update. Used by the encrypt and decrypt
  * stages; no streams here.
  */
-import { CcmFirstBlock, ccmOpen, ccmSeal } from '../crypto/ccm.js'
+import { ccmOpen, ccmSeal } from '../crypto/ccm.js'
 import { hkdf, RunningSha256 } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
 import { CIPHERS, DEFAULT_KEY_UPDATE_INTERVAL, LABELS, NONCE_LENGTH, RECORD_TYPE, SECRET_BYTES, type CipherName } from '../constants.js'
@@ -48,7 +48,6 @@ export class RecordProtector {
   #secret: Buffer
   #key: Buffer
   #ivKey: Buffer
-  #ivCipher: CcmFirstBlock
   #seq = 0
   #generation = 0
   #scratch = Buffer.alloc(0)
@@ -64,7 +63,6 @@ export class RecordProtector {
     this.#cipher = keys.cipher
     this.#secret = keys.secret // owned from here on: wiped by wipe()
     ;({ key: this.#key, ivKey: this.#ivKey } = trafficKeys(this.#secret, this.#cipher))
-    this.#ivCipher = new CcmFirstBlock(this.#ivKey)
     this.#direction = keys.direction
     this.#interval = keys.keyUpdateInterval ?? DEFAULT_KEY_UPDATE_INTERVAL
     if (!Number.isInteger(this.#interval) || this.#interval < 1) throw new RangeError('keyUpdateInterval must be a positive integer')
@@ -89,8 +87,7 @@ export class RecordProtector {
     const inner = this.#scratch.subarray(0, 1 + payload.length)
     inner[0] = type // SPEC 5.1: inner plaintext = type || payload
     payload.copy(inner, 1)
-    // SPEC 5.2: deriveIv's bytes, from one AES context per key instead of a CCM context per record.
-    const iv = this.#ivCipher.encryptNonce(this.#random(NONCE_LENGTH))
+    const iv = deriveIv(this.#ivKey, this.#random(NONCE_LENGTH))
     const { ciphertext, tag } = ccmSeal(this.#key, iv, inner, recordAad(this.#direction, this.#seq++))
     this.#tags.update(tag)
     return [ciphertext, recordTail(iv, tag)]
@@ -122,7 +119,6 @@ export class RecordProtector {
       this.wipe()
       this.#secret = next
       ;({ key: this.#key, ivKey: this.#ivKey } = trafficKeys(next, this.#cipher))
-      this.#ivCipher = new CcmFirstBlock(this.#ivKey)
       this.#generation++
     }
   }
