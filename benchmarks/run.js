@@ -11,6 +11,7 @@ import { makeKeys } from './lib/keys.js'
 import { renderReport } from './lib/report.js'
 import { BENCH, ROOT, cliMissing, findTools, loadLibrary } from './lib/tools.js'
 import { runBulk } from './bulk.js'
+import { runFiles } from './files.js'
 import { runCrypto } from './crypto.js'
 import { runHandshake } from './handshake.js'
 import { runMemory } from './memory.js'
@@ -99,6 +100,7 @@ async function main() {
   }
   if (want('crypto')) R.crypto = await section('crypto', () => runCrypto(ctx, log))
   if (want('bulk')) R.bulk = await section('bulk', () => runBulk(ctx, log))
+  if (want('files')) R.files = await section('files', () => runFiles(ctx, log))
   if (want('handshake')) R.handshake = await section('handshake', () => runHandshake(ctx, log))
   if (want('pingpong')) R.pingpong = await section('pingpong', () => runPingpong(ctx, log))
   if (want('memory')) R.memory = await section('memory', () => runMemory(ctx, log))
