@@ -344,7 +344,7 @@ class Receiver extends Writable {
 
   async #fileSink(t: Target): Promise<Sink> {
     const resume = this.#manifest!.resume && this.opts.resume !== false && this.dest.kind === 'directory' && t.entry.type === 'file'
-    if (!resume && t.entry.size <= SMALL_FILE) return this.#smallFileSink(t)
+    if (!resume && t.entry.type === 'file' && t.entry.size <= SMALL_FILE) return this.#smallFileSink(t) // never a stream: its size is unknown
     const file = await AtomicFile.create(t.path, { force: this.opts.force === true, ...(resume ? { resumeId: resumeId(this.#fingerprint, t.entry), resumeAt: t.start } : {}) })
     try {
       if (this.out) await this.out.verifyParent(t.entry.name)
