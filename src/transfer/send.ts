@@ -148,10 +148,15 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
     heldBytes = 0
     return out
   }
-  const emit = function* (chunk: Buffer): Generator<Buffer> {
+  /** `whole`: pass the chunk on as it is (a stream's chunks are already the size its source chose; gathering them would copy every byte). */
+  const emit = function* (chunk: Buffer, whole = false): Generator<Buffer> {
     sent.bytes += chunk.length
     opts.onProgress?.(sent.bytes)
-    if (chunk.length >= SEND_CHUNK && heldBytes === 0) { yield chunk; return }
+    if (whole || chunk.length >= SEND_CHUNK) {
+      if (heldBytes > 0) yield flush()
+      yield chunk
+      return
+    }
     held.push(chunk)
     heldBytes += chunk.length
     if (heldBytes >= SEND_CHUNK) yield flush()
@@ -183,7 +188,7 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
       for await (const chunk of entry.stream!) {
         const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string)
         hash?.update(b)
-        yield* emit(b)
+        yield* emit(b, true)
       }
       if (hash) opts.onSha256!('', hash.digest('hex'))
     } else if (entry.type === 'file') {
