@@ -21,7 +21,7 @@ import { ByteQueue } from './bytes.js'
 import { ManifestDecoder, type Entry, type Manifest } from './entry.js'
 import { OutputDir } from './output-dir.js'
 import { encodeReceipt, type Outcome } from './receipt.js'
-import { encodeReady, resumeId, takePlan, ZERO_DIGEST, type Offer, type Step } from './resume.js'
+import { encodeReady, hashPrefix, resumeId, takePlan, ZERO_DIGEST, type Offer, type Step } from './resume.js'
 import { checkManifest, showName } from './safe-path.js'
 
 /** Where a transfer goes: a directory (entries under their names), one FILE, or a writable such as stdout (one entry). */
@@ -568,15 +568,7 @@ async function hashFile(path: string, length: number): Promise<Hash | null> {
   try {
     const st = await fh.stat()
     if (!st.isFile() || st.size < length) return null
-    const hash = createHash('sha256')
-    const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, length))
-    for (let at = 0; at < length;) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - at), at)
-      if (bytesRead === 0) return null
-      hash.update(buf.subarray(0, bytesRead))
-      at += bytesRead
-    }
-    return hash
+    return await hashPrefix(fh, length)
   } finally {
     await fh.close()
   }

@@ -5,7 +5,8 @@
  *
  * @example encodeReady([{ index: 0, offset: 4096, digest }]); encodePlan([{ index: 0, offset: 4096 }])
  */
-import { createHash } from 'node:crypto'
+import { createHash, type Hash } from 'node:crypto'
+import type { FileHandle } from 'node:fs/promises'
 import { ProtocolError } from '../errors.js'
 import type { ByteQueue } from './bytes.js'
 import type { Entry } from './entry.js'
@@ -106,4 +107,21 @@ export function resumeId(senderFingerprint: string, entry: Pick<Entry, 'name' | 
   return createHash('sha256')
     .update('secure-pipe resume v1\0').update(senderFingerprint).update('\0').update(entry.name, 'utf8').update('\0').update(numbers)
     .digest().subarray(0, 8).toString('hex')
+}
+
+/**
+ * SPEC 8.6: SHA-256 of the first `length` bytes of an open file, as both ends compute it for a
+ * resume offer; null if the file ends before. The hash is returned unfinished, so `--sha256`
+ * can go on with the rest of the file.
+ */
+export async function hashPrefix(fh: FileHandle, length: number): Promise<Hash | null> {
+  const hash = createHash('sha256')
+  const buf = Buffer.allocUnsafe(Math.max(1, Math.min(1024 * 1024, length)))
+  for (let at = 0; at < length;) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - at), at)
+    if (bytesRead === 0) return null
+    hash.update(buf.subarray(0, bytesRead))
+    at += bytesRead
+  }
+  return hash
 }

@@ -15,7 +15,7 @@ import type { SecureStream } from '../session.js'
 import { ByteQueue } from './bytes.js'
 import { encodeManifest } from './entry.js'
 import { checkReceipt, DEFAULT_RECEIPT_TIMEOUT_MS, noReceiptError, receiptCode, takeReceipt, type Receipt } from './receipt.js'
-import { encodePlan, takeReady, ZERO_DIGEST, type Offer, type Step } from './resume.js'
+import { encodePlan, hashPrefix, takeReady, ZERO_DIGEST, type Offer, type Step } from './resume.js'
 import { showName } from './safe-path.js'
 import type { SourceEntry } from './source.js'
 
@@ -106,7 +106,7 @@ async function checkOffers(entries: readonly SourceEntry[], offers: readonly Off
   const steps: Step[] = []
   for (const offer of offers) {
     const entry = entries[offer.index]!
-    const hash = await hashPrefix(entry, offer.offset)
+    const hash = await hashListedPrefix(entry, offer.offset)
     if (offer.digest.equals(ZERO_DIGEST)) {
       // A complete file is there (SPEC 8.6): the receiver does not disclose its digest; we prove ours, and it compares.
       if (hash) prefixes.set(offer.index, hash)
@@ -120,19 +120,11 @@ async function checkOffers(entries: readonly SourceEntry[], offers: readonly Off
   return steps
 }
 
-async function hashPrefix(entry: SourceEntry, length: number): Promise<Hash | null> {
+async function hashListedPrefix(entry: SourceEntry, length: number): Promise<Hash | null> {
   if (entry.path === undefined) return null
-  const hash = createHash('sha256')
   const fh = await openListed(entry)
   try {
-    const buf = Buffer.allocUnsafe(Math.min(SEND_CHUNK, length))
-    for (let at = 0; at < length;) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - at), at)
-      if (bytesRead === 0) return null
-      hash.update(buf.subarray(0, bytesRead))
-      at += bytesRead
-    }
-    return hash
+    return await hashPrefix(fh, length)
   } finally {
     await fh.close()
   }
