@@ -4,11 +4,18 @@
  * The protocol's SPKI hash (rsa.ts) stays internal; this fingerprint is for people.
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
-import sshpk from 'sshpk'
+import { createRequire } from 'node:module'
 import { KeyError } from '../errors.js'
 import { checkRsaKey } from './rsa.js'
 
 const SSH_RSA = 'ssh-rsa'
+
+const require = createRequire(import.meta.url)
+let sshpkModule: typeof import('sshpk') | undefined
+/** sshpk loads on first use: only `openssh-key-v1` private keys need it, and loading it costs every process about 6 MB of memory (issue 11). */
+function sshpk(): typeof import('sshpk') {
+  return sshpkModule ??= require('sshpk') as typeof import('sshpk')
+}
 
 /** RFC 4251 section 5 `string`: uint32 length, then the bytes. */
 function sshString(b: Buffer): Buffer {
@@ -102,7 +109,7 @@ export function isEncryptedPrivateKey(text: string): boolean {
   if (PEM_ENCRYPTED.test(text)) return true
   if (!OPENSSH_PRIVATE.test(text)) return false
   try {
-    sshpk.parsePrivateKey(text, 'ssh')
+    sshpk().parsePrivateKey(text, 'ssh')
     return false
   } catch (err) {
     return (err as Error).name === 'KeyEncryptedError'
@@ -119,7 +126,7 @@ export function parseAnyPrivateKey(text: string, what: string, passphrase?: stri
   let key: KeyObject
   try {
     key = OPENSSH_PRIVATE.test(text)
-      ? createPrivateKey({ key: sshpk.parsePrivateKey(text, 'ssh', encrypted ? { passphrase: passphrase! } : {}).toString('pkcs8'), format: 'pem' })
+      ? createPrivateKey({ key: sshpk().parsePrivateKey(text, 'ssh', encrypted ? { passphrase: passphrase! } : {}).toString('pkcs8'), format: 'pem' })
       : createPrivateKey({ key: text, format: 'pem', ...(encrypted ? { passphrase: passphrase! } : {}) })
   } catch (err) {
     if (encrypted) throw new KeyError(`${what}: wrong passphrase, or the file is damaged`, { cause: err })
