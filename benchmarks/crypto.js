@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { ROOT } from './lib/tools.js'
+import { run, shq } from './lib/proc.js'
 import { rotate, summarize } from './lib/stats.js'
 
 export const RECORD = 64 * 1024
@@ -166,6 +167,20 @@ async function stageCases() {
   }
 }
 
+/**
+ * OpenSSL's own AES-CCM loop over 64 KiB, with the machine's OpenSSL: what a TLS peer such as
+ * socat gets from the same cipher, next to Node's one call per record (the raw rows). `-elapsed`
+ * makes it count wall time, as our rows do (by default it counts CPU time). MB/s of plaintext,
+ * from the k (1000 bytes) per second it prints.
+ */
+async function opensslSpeed(openssl, bits, seconds) {
+  const line = `${shq(openssl)} speed -elapsed -evp aes-${bits}-ccm -bytes ${RECORD} -seconds ${Math.max(1, Math.round(seconds))}`
+  const { code, stdout } = await run(line, { timeoutMs: 60_000 })
+  const m = new RegExp(`^AES-${bits}-CCM\\s+([0-9.]+)k\\s*$`, 'm').exec(stdout)
+  if (code !== 0 || !m) throw new Error(`openssl speed gave no AES-${bits}-CCM figure (exit ${code})`)
+  return Number(m[1]) * 1000 / 1e6
+}
+
 export async function runCrypto(ctx, log) {
   const seconds = ctx.opts.seconds
   const payload = randomFillSync(Buffer.alloc(RECORD))
@@ -182,6 +197,9 @@ export async function runCrypto(ctx, log) {
       { id: `seal-${bits}`, label: `record seal AES-${bits}-CCM (IV derivation + 1+64 KiB + assembly)`, fn: () => sealRecord(name, key, payload, aad) },
       { id: `open-${bits}`, label: `record open AES-${bits}-CCM (parse + verify + decrypt)`, fn: () => openRecord(name, key, sealed, aad) },
     )
+  }
+  if (ctx.tools.openssl) {
+    for (const bits of [128, 256]) cases.push({ id: `openssl-speed-${bits}`, label: `\`openssl speed -evp aes-${bits}-ccm\` over 64 KiB (OpenSSL's own loop, what a TLS peer gets)`, async: (s) => opensslSpeed(ctx.tools.openssl, bits, s) })
   }
   const notes = []
   for (const load of [() => libraryCases(payload, aad), stageCases]) {

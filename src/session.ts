@@ -122,9 +122,14 @@ export class SecureStream extends Duplex {
     return this.#handshake.keys.then(() => undefined)
   }
 
+  /**
+   * A write's callback runs once its chunk is sealed (the encrypt stage's own callback): nothing
+   * refers to the caller's buffer after that, so the caller may reuse it, as with `fs.write`
+   * (the file sender reads every chunk into one buffer, issue 11). Errors reach the stream
+   * through the outbound pipeline, which destroys it with the most telling one.
+   */
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (err?: Error | null) => void): void {
-    if (this.#encrypt.write(chunk)) return callback()
-    this.#encrypt.once('drain', () => callback())
+    this.#encrypt.write(chunk, () => callback())
   }
 
   override _final(callback: (err?: Error | null) => void): void {

@@ -7,8 +7,7 @@
  */
 import { createHash, timingSafeEqual, type Hash } from 'node:crypto'
 import { open, type FileHandle } from 'node:fs/promises'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import { finished } from 'node:stream/promises'
 import { SecurePipeError, ReceiptError, TimeoutError, IoError, toNetworkError, EXIT_CODES, type ErrorCode } from '../errors.js'
 import { ioError } from '../errno.js'
 import type { SecureStream } from '../session.js'
@@ -62,8 +61,6 @@ export class TransferFailedError extends SecurePipeError {
 export async function sendEntries(stream: SecureStream, entries: readonly SourceEntry[], opts: SendOptions = {}): Promise<SendReport> {
   const timeoutMs = opts.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS
   const replies = new Replies(stream, entries, opts.resume === true)
-  let source: Readable | undefined
-  replies.failed.then(() => source?.destroy(), () => {})
   try {
     const manifest = encodeManifest(entries, { resume: opts.resume === true })
     stream.write(manifest)
@@ -79,9 +76,8 @@ export async function sendEntries(stream: SecureStream, entries: readonly Source
     entries.forEach((e, i) => { const start = starts.get(i) ?? 0; resumedBytes += start; if (e.type !== 'directory') bytes += e.size - start })
     opts.onPlan?.({ bytes, resumedBytes })
     const sent = { bytes: 0 }
-    source = Readable.from(content(entries, starts, prefixes, opts, sent), { objectMode: false })
     try {
-      await pipeline(source, stream) // ends our direction: the close record (SPEC 6)
+      await writeAll(stream, content(entries, starts, prefixes, opts, sent), replies.failed) // ends our direction: the close record (SPEC 6)
     } catch (err) {
       const early = await replies.failedNow()
       if (early) throw failure(early, entries, false)
@@ -93,7 +89,6 @@ export async function sendEntries(stream: SecureStream, entries: readonly Source
     checkReceipt(receipt, { bytes: manifest.length + plan.length + sent.bytes, digest: stream.tagDigest('sent')!, entries: entries.length })
     return { entries: entries.length, files: entries.filter(e => e.type === 'file').length, bytes: sent.bytes, resumedBytes, outcome: receipt.outcome }
   } catch (err) {
-    source?.destroy()
     stream.destroy()
     throw err instanceof TransferFailedError || err instanceof ReceiptError ? err : sendError(err)
   } finally {
@@ -132,6 +127,9 @@ async function hashListedPrefix(entry: SourceEntry, length: number): Promise<Has
 
 /** The content of every entry from its plan offset (SPEC 8.4), small pieces gathered into SEND_CHUNK buffers. */
 async function* content(entries: readonly SourceEntry[], starts: Map<number, number>, prefixes: Map<number, Hash>, opts: SendOptions, sent: { bytes: number }): AsyncGenerator<Buffer> {
+  // Larger files are read into this one buffer: writeAll asks for the next chunk only once the
+  // last one is sealed. A fresh buffer per read cost page faults and garbage collection (issue 11).
+  const readBuffer = Buffer.allocUnsafeSlow(SEND_CHUNK)
   let held: Buffer[] = []
   let heldBytes = 0
   const flush = (): Buffer => {
@@ -140,8 +138,11 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
     heldBytes = 0
     return out
   }
-  /** `whole`: pass the chunk on as it is (a stream's chunks are already the size its source chose; gathering them would copy every byte). */
-  const emit = function* (chunk: Buffer, whole = false): Generator<Buffer> {
+  /**
+   * `whole`: pass the chunk on as it is (a stream's chunks are already the size its source chose;
+   * gathering them would copy every byte). `lent`: the chunk is in readBuffer, so a piece held back is copied.
+   */
+  const emit = function* (chunk: Buffer, whole = false, lent = false): Generator<Buffer> {
     sent.bytes += chunk.length
     opts.onProgress?.(sent.bytes)
     if (whole || chunk.length >= SEND_CHUNK) {
@@ -149,7 +150,7 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
       yield chunk
       return
     }
-    held.push(chunk)
+    held.push(lent ? Buffer.from(chunk) : chunk)
     heldBytes += chunk.length
     if (heldBytes >= SEND_CHUNK) yield flush()
   }
@@ -185,9 +186,9 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
       if (hash) opts.onSha256!('', hash.digest('hex'))
     } else if (entry.type === 'file') {
       const hash = opts.onSha256 ? prefixes.get(i) ?? createHash('sha256') : undefined
-      for await (const chunk of readFile(entry, starts.get(i) ?? 0)) {
+      for await (const chunk of readFile(entry, starts.get(i) ?? 0, readBuffer)) {
         hash?.update(chunk)
-        yield* emit(chunk)
+        yield* emit(chunk, false, true)
       }
       if (hash) opts.onSha256!(entry.name, hash.digest('hex'))
     }
@@ -215,15 +216,19 @@ async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer[]> {
   return out
 }
 
-/** Exactly the manifest's bytes of a file from `start`; a file that changed since it was listed ends the transfer (SPEC 8.4). */
-async function* readFile(entry: SourceEntry, start: number): AsyncGenerator<Buffer> {
+/**
+ * Exactly the manifest's bytes of a file from `start`; a file that changed since it was listed
+ * ends the transfer (SPEC 8.4). With `into`, every read goes into that buffer: each chunk is
+ * valid until the next one is asked for.
+ */
+async function* readFile(entry: SourceEntry, start: number, into?: Buffer): AsyncGenerator<Buffer> {
   const fh = await openListed(entry)
   try {
     const st = await fh.stat()
     if (st.size < entry.size) throw new IoError(`${entry.path} shrank from ${entry.size} to ${st.size} bytes after it was listed; the transfer stopped (send it again)`)
     for (let at = start; at < entry.size;) {
-      const buf = Buffer.allocUnsafe(Math.min(SEND_CHUNK, entry.size - at))
-      const { bytesRead } = await fh.read(buf, 0, buf.length, at).catch(err => { throw ioError(err, `cannot read ${entry.path}`) })
+      const buf = into ?? Buffer.allocUnsafe(Math.min(SEND_CHUNK, entry.size - at))
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, entry.size - at), at).catch(err => { throw ioError(err, `cannot read ${entry.path}`) })
       if (bytesRead === 0) throw new IoError(`${entry.path} ended after ${at} of its ${entry.size} bytes while it was being sent; the transfer stopped (send it again)`)
       at += bytesRead
       yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead)
@@ -242,6 +247,37 @@ function failure(r: Receipt, entries: readonly SourceEntry[], refused: boolean):
   const which = refused ? 'the transfer' : failed === undefined ? 'finishing the transfer' : failed.type === 'stream' ? 'the stream' : showName(failed.name)
   const durable = r.done === 0 ? 'nothing was written' : `${r.done} of ${entries.length} entries are ${r.outcome === 'durable' ? 'durable' : 'delivered'} there, the rest were not written`
   return new TransferFailedError(code, `the receiver ${refused ? 'refused' : 'failed'} ${which}: ${(r.error?.message ?? 'no reason given').replace(/[.;]\s*$/, '')}; ${durable}`, r.done, entries.length)
+}
+
+/** `writeAll` stopped because the receiver reported a failure first (SPEC 8.5.2): the caller asks `Replies` for it. */
+class Halted extends Error {}
+
+/**
+ * Write every chunk to the stream, each once the one before is sealed (the stream's write
+ * callback: content() reads into one reused buffer), then end it: the close record (SPEC 6.1).
+ * Stops at once when `stop` settles (the receiver's failure receipt), however the source or the
+ * connection is blocked.
+ */
+async function writeAll(stream: SecureStream, chunks: AsyncGenerator<Buffer>, stop: Promise<unknown>): Promise<void> {
+  // Settles at the stream's 'finish' (after end()); rejects at its error, or at a close before it.
+  const ended = finished(stream, { readable: false })
+  const halted = stop.then(() => { throw new Halted('the receiver reported a failure') })
+  ended.catch(() => {})
+  halted.catch(() => {})
+  // Every wait below also ends at a failure receipt or at the stream's failure.
+  const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, halted, ended.then(() => p)])
+  try {
+    for (;;) {
+      const next = await guard(chunks.next())
+      if (next.done) break
+      await guard(new Promise<void>((resolve, reject) => stream.write(next.value, err => err ? reject(stream.errored ?? err) : resolve())))
+    }
+    stream.end()
+    await guard(ended)
+  } finally {
+    // Not awaited: a source blocked in a read (stdin) finishes its cleanup when that read returns.
+    chunks.return(undefined).catch(() => {})
+  }
 }
 
 function sendError(err: unknown): unknown {

@@ -4,6 +4,11 @@
  * handshake, and a transport cut mid-stream (SPEC 6.2).
  */
 import t from 'tap'
+import { once } from 'node:events'
+import { createConnection, type AddressInfo } from 'node:net'
+import { ClientHandshake } from '../../src/handshake/client.js'
+import { createServer } from '../../src/net.js'
+import { SecureStream } from '../../src/session.js'
 import { DEFAULT_RECORD_SIZE, MAX_RECORD_SIZE } from '../../src/constants.js'
 import { fingerprint } from '../../src/keys.js'
 import { testKeys } from '../helpers/keys.js'
@@ -139,5 +144,33 @@ t.test('SPEC 6.2: a transport cut mid-stream is ERR_TRUNCATED or ERR_NETWORK at 
         await pair.cleanup()
       }
     }
+  }
+})
+
+t.test('a write\'s callback comes once its chunk is sealed: the writer may refill the same buffer, even before the handshake ends (README, issue 11)', async t => {
+  const keys = await testKeys()
+  const N = 64
+  let deliver!: (got: Promise<Buffer>) => void
+  const received = new Promise<Buffer>(resolve => { deliver = resolve })
+  const listener = createServer({ privateKey: keys.server.privateKey, authorizedKeys: [keys.client.publicKey] }, s => deliver(collect(s)))
+  listener.listen(0, '127.0.0.1')
+  await once(listener, 'listening')
+  const socket = createConnection({ host: '127.0.0.1', port: (listener.address() as AddressInfo).port, allowHalfOpen: true })
+  const client = new SecureStream(socket, new ClientHandshake({ privateKey: keys.client.privateKey, serverPublicKey: keys.server.publicKey }))
+  try {
+    // The first writes go in before the handshake completes: they wait for the keys, so their callbacks must too.
+    const buf = Buffer.alloc(1024)
+    for (let i = 0; i < N; i++) {
+      buf.fill(i)
+      await new Promise<void>((resolve, reject) => client.write(buf, err => err ? reject(err) : resolve()))
+    }
+    client.end()
+    const got = await received
+    const want = Buffer.concat(Array.from({ length: N }, (_, i) => Buffer.alloc(1024, i)))
+    t.equal(got.length, want.length, 'every byte arrived')
+    t.equal(sha256(got), sha256(want), 'each chunk arrived as it was when written, not as the buffer was refilled after its callback')
+  } finally {
+    client.destroy()
+    listener.close()
   }
 })
