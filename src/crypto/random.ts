@@ -16,7 +16,8 @@ export const secureRandom: RandomSource = length => {
     randomFillSync(pool)
     used = 0
   }
-  const out = Buffer.from(pool.subarray(used, used + length))
+  const out = Buffer.allocUnsafe(length)
+  pool.copy(out, 0, used, used + length)
   used += length
   return out
 }

@@ -101,10 +101,19 @@ export class FrameEncoder extends Transform {
     const parts = Array.isArray(frame) ? frame : [frame]
     let length = 0
     for (const p of parts) length += p.length
-    const header = frameHeader(length)
-    if (length <= JOIN_LIMIT) return callback(null, Buffer.concat([header, ...parts], header.length + length))
-    this.push(header)
+    if (length <= JOIN_LIMIT) return callback(null, joinFrame(length, parts))
+    this.push(frameHeader(length))
     for (const p of parts) this.push(p)
     callback()
   }
+}
+
+/** One buffer holding the header (SPEC 2.1) and then the parts, whose lengths sum to `length`. */
+function joinFrame(length: number, parts: Buffer[]): Buffer {
+  const headerLength = varint.encodingLength(length)
+  const out = Buffer.allocUnsafe(headerLength + length)
+  varint.encode(length, out, 0)
+  let off = headerLength
+  for (const p of parts) off += p.copy(out, off)
+  return out
 }

@@ -9,7 +9,11 @@ export const AAD_LENGTH = MAGIC.length + 1 + 1 + 8
 
 /** SPEC 5.3: AAD = 'SPIP' || version || direction || uint64be(sequence number). */
 export function recordAad(direction: number, seq: number): Buffer {
-  const aad = Buffer.allocUnsafe(AAD_LENGTH)
+  return writeRecordAad(Buffer.allocUnsafe(AAD_LENGTH), direction, seq)
+}
+
+/** `recordAad` written into `aad` (AAD_LENGTH bytes), which it returns: a protector reuses one buffer. */
+export function writeRecordAad(aad: Buffer, direction: number, seq: number): Buffer {
   MAGIC.copy(aad, 0)
   aad[4] = VERSION
   aad[5] = direction

@@ -8,7 +8,7 @@ import { hkdf, RunningSha256 } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
 import { CIPHERS, DEFAULT_KEY_UPDATE_INTERVAL, LABELS, NONCE_LENGTH, RECORD_TYPE, SECRET_BYTES, type CipherName } from '../constants.js'
 import { IntegrityError } from '../errors.js'
-import { parseRecord, recordAad, recordTail } from './format.js'
+import { AAD_LENGTH, parseRecord, recordTail, writeRecordAad } from './format.js'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -41,7 +41,9 @@ export function trafficKeys(secret: Buffer, cipher: CipherName): { key: Buffer, 
 
 /** SPEC 5.2: IV = first 12 bytes of AES-CCM(iv key, nonce = r, plaintext = r). */
 export function deriveIv(ivKey: Buffer, r: Buffer): Buffer {
-  return ccmSeal(ivKey, r, r, EMPTY).ciphertext.subarray(0, NONCE_LENGTH)
+  const { ciphertext } = ccmSeal(ivKey, r, r, EMPTY)
+  // r is NONCE_LENGTH bytes (ccmSeal checks), so the ciphertext is exactly the IV: no view needed.
+  return ciphertext.length === NONCE_LENGTH ? ciphertext : ciphertext.subarray(0, NONCE_LENGTH)
 }
 
 export class RecordProtector {
@@ -51,6 +53,8 @@ export class RecordProtector {
   #seq = 0
   #generation = 0
   #scratch = Buffer.alloc(0)
+  // SPEC 5.3: the cipher reads the AAD synchronously (setAAD), so one buffer serves every record.
+  readonly #aad = Buffer.alloc(AAD_LENGTH)
   readonly #tags = new RunningSha256()
   readonly #cipher: CipherName
   readonly #direction: number
@@ -88,7 +92,7 @@ export class RecordProtector {
     inner[0] = type // SPEC 5.1: inner plaintext = type || payload
     payload.copy(inner, 1)
     const iv = deriveIv(this.#ivKey, this.#random(NONCE_LENGTH))
-    const { ciphertext, tag } = ccmSeal(this.#key, iv, inner, recordAad(this.#direction, this.#seq++))
+    const { ciphertext, tag } = ccmSeal(this.#key, iv, inner, writeRecordAad(this.#aad, this.#direction, this.#seq++))
     this.#tags.update(tag)
     return [ciphertext, recordTail(iv, tag)]
   }
@@ -98,7 +102,7 @@ export class RecordProtector {
     const { ciphertext, iv, tag } = parseRecord(record)
     this.#updateKeys()
     // SPEC 5.3: the sequence number in the AAD makes replayed, reordered, dropped and reflected records fail here.
-    const inner = ccmOpen(this.#key, iv, ciphertext, tag, recordAad(this.#direction, this.#seq))
+    const inner = ccmOpen(this.#key, iv, ciphertext, tag, writeRecordAad(this.#aad, this.#direction, this.#seq))
     this.#seq++
     this.#tags.update(tag)
     const type = inner[0]!

@@ -3,7 +3,7 @@
  */
 import t from 'tap'
 import { MIN_RECORD, NONCE_LENGTH, RECORD_TAIL, SEPARATOR, TAG_LENGTH } from '../../../src/constants.js'
-import { AAD_LENGTH, parseRecord, recordAad, recordTail } from '../../../src/record/format.js'
+import { AAD_LENGTH, parseRecord, recordAad, recordTail, writeRecordAad } from '../../../src/record/format.js'
 
 const IV = Buffer.from('0102030405060708090a0b0c', 'hex')
 const TAG = Buffer.from('a0a1a2a3a4a5a6a7a8a9aaabacadaeaf', 'hex')
@@ -22,6 +22,14 @@ t.test('SPEC 5.3: AAD = "SPIP" || version || direction || uint64be(seq)', async 
     t.equal(recordAad(direction, seq).toString('hex'), `53504950 02 0${direction} ${hex}`.replace(/ /g, ''), `direction ${direction}, seq ${seq}`)
   }
   t.notSame(recordAad(0, 7), recordAad(1, 7), 'the direction is authenticated')
+})
+
+t.test('SPEC 5.3: writeRecordAad rewrites every byte of a reused buffer (a protector keeps one for all its records)', async t => {
+  const aad = Buffer.alloc(AAD_LENGTH, 0xee)
+  for (const [direction, seq] of [[1, 2 ** 32 + 5], [0, 0], [1, 7], [0, Number.MAX_SAFE_INTEGER]] as const) {
+    t.equal(writeRecordAad(aad, direction, seq), aad, 'returns the buffer it was given')
+    t.same(aad, recordAad(direction, seq), `direction ${direction}, seq ${seq}: nothing of the previous record's AAD remains`)
+  }
 })
 
 t.test("SPEC 5.4: the tail is '@' || IV || '@' || tag", async t => {
