@@ -41,9 +41,8 @@ export function trafficKeys(secret: Buffer, cipher: CipherName): { key: Buffer, 
 
 /** SPEC 5.2: IV = first 12 bytes of AES-CCM(iv key, nonce = r, plaintext = r). */
 export function deriveIv(ivKey: Buffer, r: Buffer): Buffer {
-  const { ciphertext } = ccmSeal(ivKey, r, r, EMPTY)
-  // r is NONCE_LENGTH bytes (ccmSeal checks), so the ciphertext is exactly the IV: no view needed.
-  return ciphertext.length === NONCE_LENGTH ? ciphertext : ciphertext.subarray(0, NONCE_LENGTH)
+  // r is NONCE_LENGTH bytes (ccmSeal checks), so its ciphertext is exactly those first 12 bytes.
+  return ccmSeal(ivKey, r, r, EMPTY).ciphertext
 }
 
 export class RecordProtector {
