@@ -7,6 +7,7 @@
  */
 import { createHash, timingSafeEqual, type Hash } from 'node:crypto'
 import { open, type FileHandle } from 'node:fs/promises'
+import { once } from 'node:events'
 import { finished } from 'node:stream/promises'
 import { SecurePipeError, ReceiptError, TimeoutError, IoError, toNetworkError, EXIT_CODES, type ErrorCode } from '../errors.js'
 import { ioError } from '../errno.js'
@@ -77,7 +78,10 @@ export async function sendEntries(stream: SecureStream, entries: readonly Source
     opts.onPlan?.({ bytes, resumedBytes })
     const sent = { bytes: 0 }
     try {
-      await writeAll(stream, content(entries, starts, prefixes, opts, sent), replies.failed) // ends our direction: the close record (SPEC 6)
+      // Larger files are read into this one buffer, each chunk once the one before is sealed: a
+      // fresh buffer per read cost page faults and garbage collection (issue 11).
+      const readBuffer = Buffer.allocUnsafeSlow(SEND_CHUNK)
+      await writeAll(stream, content(entries, starts, prefixes, opts, sent, readBuffer), readBuffer, replies.failed) // ends our direction: the close record (SPEC 6)
     } catch (err) {
       const early = await replies.failedNow()
       if (early) throw failure(early, entries, false)
@@ -126,10 +130,7 @@ async function hashListedPrefix(entry: SourceEntry, length: number): Promise<Has
 }
 
 /** The content of every entry from its plan offset (SPEC 8.4), small pieces gathered into SEND_CHUNK buffers. */
-async function* content(entries: readonly SourceEntry[], starts: Map<number, number>, prefixes: Map<number, Hash>, opts: SendOptions, sent: { bytes: number }): AsyncGenerator<Buffer> {
-  // Larger files are read into this one buffer: writeAll asks for the next chunk only once the
-  // last one is sealed. A fresh buffer per read cost page faults and garbage collection (issue 11).
-  const readBuffer = Buffer.allocUnsafeSlow(SEND_CHUNK)
+async function* content(entries: readonly SourceEntry[], starts: Map<number, number>, prefixes: Map<number, Hash>, opts: SendOptions, sent: { bytes: number }, readBuffer: Buffer): AsyncGenerator<Buffer> {
   let held: Buffer[] = []
   let heldBytes = 0
   const flush = (): Buffer => {
@@ -253,27 +254,37 @@ function failure(r: Receipt, entries: readonly SourceEntry[], refused: boolean):
 class Halted extends Error {}
 
 /**
- * Write every chunk to the stream, each once the one before is sealed (the stream's write
- * callback: content() reads into one reused buffer), then end it: the close record (SPEC 6.1).
- * Stops at once when `stop` settles (the receiver's failure receipt), however the source or the
- * connection is blocked.
+ * Write every chunk to the stream, then end it: the close record (SPEC 6.1). A chunk in `lent`
+ * (a buffer the source refills) is waited for until it is sealed (the stream's write callback);
+ * the others go on under the stream's backpressure. Stops at once when `stop` settles (the
+ * receiver's failure receipt) or the stream fails, however the source is blocked.
  */
-async function writeAll(stream: SecureStream, chunks: AsyncGenerator<Buffer>, stop: Promise<unknown>): Promise<void> {
+async function writeAll(stream: SecureStream, chunks: AsyncGenerator<Buffer>, lent: Buffer, stop: Promise<unknown>): Promise<void> {
   // Settles at the stream's 'finish' (after end()); rejects at its error, or at a close before it.
   const ended = finished(stream, { readable: false })
-  const halted = stop.then(() => { throw new Halted('the receiver reported a failure') })
-  ended.catch(() => {})
-  halted.catch(() => {})
-  // Every wait below also ends at a failure receipt or at the stream's failure.
-  const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, halted, ended.then(() => p)])
+  // Each wait below is also ended by a failure receipt or by the stream's failure. Its listener
+  // goes when the wait does: racing every wait against the two long-lived promises would keep
+  // each chunk reachable from them until the transfer ends.
+  const pending = new Set<(err: unknown) => void>()
+  let stopped: unknown = null
+  const interrupt = (err: unknown): void => { stopped ??= err; for (const reject of pending) reject(stopped); pending.clear() }
+  stop.then(() => interrupt(new Halted('the receiver reported a failure')), () => {})
+  ended.catch(interrupt)
+  const wait = <T>(p: Promise<T>): Promise<T> => new Promise<T>((resolve, reject) => {
+    if (stopped) return reject(stopped)
+    pending.add(reject)
+    p.then(v => { pending.delete(reject); resolve(v) }, err => { pending.delete(reject); reject(err) })
+  })
   try {
     for (;;) {
-      const next = await guard(chunks.next())
+      const next = await wait(chunks.next())
       if (next.done) break
-      await guard(new Promise<void>((resolve, reject) => stream.write(next.value, err => err ? reject(stream.errored ?? err) : resolve())))
+      const chunk = next.value
+      if (chunk.buffer === lent.buffer) await wait(new Promise<void>((resolve, reject) => stream.write(chunk, err => err ? reject(stream.errored ?? err) : resolve())))
+      else if (!stream.write(chunk)) await wait(once(stream, 'drain'))
     }
     stream.end()
-    await guard(ended)
+    await wait(ended)
   } finally {
     // Not awaited: a source blocked in a read (stdin) finishes its cleanup when that read returns.
     chunks.return(undefined).catch(() => {})
