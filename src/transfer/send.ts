@@ -89,7 +89,7 @@ export async function sendEntries(stream: SecureStream, entries: readonly Source
     }
     const receipt = await within(replies.receipt, timeoutMs, 'no delivery receipt after the end of the data')
     if (receipt.error) throw failure(receipt, entries, false)
-    // SPEC 8.5: our close record is sealed (the pipeline finished), so the digest covers every record we sent.
+    // SPEC 8.5: our close record is sealed (writeAll saw 'finish'), so the digest covers every record we sent.
     checkReceipt(receipt, { bytes: manifest.length + plan.length + sent.bytes, digest: stream.tagDigest('sent')!, entries: entries.length })
     return { entries: entries.length, files: entries.filter(e => e.type === 'file').length, bytes: sent.bytes, resumedBytes, outcome: receipt.outcome }
   } catch (err) {
@@ -141,9 +141,9 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
   }
   /**
    * `whole`: pass the chunk on as it is (a stream's chunks are already the size its source chose;
-   * gathering them would copy every byte). `lent`: the chunk is in readBuffer, so a piece held back is copied.
+   * gathering them would copy every byte). A piece of readBuffer held back is copied: the next read refills it.
    */
-  const emit = function* (chunk: Buffer, whole = false, lent = false): Generator<Buffer> {
+  const emit = function* (chunk: Buffer, whole = false): Generator<Buffer> {
     sent.bytes += chunk.length
     opts.onProgress?.(sent.bytes)
     if (whole || chunk.length >= SEND_CHUNK) {
@@ -151,7 +151,7 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
       yield chunk
       return
     }
-    held.push(lent ? Buffer.from(chunk) : chunk)
+    held.push(chunk.buffer === readBuffer.buffer ? Buffer.from(chunk) : chunk)
     heldBytes += chunk.length
     if (heldBytes >= SEND_CHUNK) yield flush()
   }
@@ -189,7 +189,7 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
       const hash = opts.onSha256 ? prefixes.get(i) ?? createHash('sha256') : undefined
       for await (const chunk of readFile(entry, starts.get(i) ?? 0, readBuffer)) {
         hash?.update(chunk)
-        yield* emit(chunk, false, true)
+        yield* emit(chunk)
       }
       if (hash) opts.onSha256!(entry.name, hash.digest('hex'))
     }
