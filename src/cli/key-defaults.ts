@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs'
 import type { KeyObject } from 'node:crypto'
 import { findPin, hasIdentity, keyHome, KeyError, listAuthorized, loadAuthorizedKeys, loadPublicKey, type KeyHome } from '../index.js'
 import { formatAddress, type Address } from './address.js'
-import type { TransferArgs } from './options.js'
 
 /** The seed's defaults, one key pair per role (README "Migrating from keys/"). */
 const LEGACY = {
@@ -16,13 +15,16 @@ const LEGACY = {
   connect: { own: 'keys/client.pem', peers: 'keys/serverPK.pem' },
 } as const
 
+/** The flags that name key files; `TransferArgs` extends it (options.ts imports this file, not the reverse). */
+export interface KeyArgs { key?: string, authorized?: string, serverKey?: string, quiet?: boolean }
+
 export interface RoleKeys {
   own: string
   authorizedKeys(): KeyObject[]
   serverKey(address: Address): { serverPublicKey: KeyObject, pinnedIn: string }
 }
 
-export function roleKeys(args: TransferArgs, mode: 'listen' | 'connect', home: KeyHome = keyHome()): RoleKeys {
+export function roleKeys(args: KeyArgs, mode: 'listen' | 'connect', home: KeyHome = keyHome()): RoleKeys {
   const legacy = !hasIdentity(home) && existsSync(LEGACY[mode].own) ? LEGACY[mode] : undefined
   let noted = false
   const old = (path: string): string => {

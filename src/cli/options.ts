@@ -7,14 +7,14 @@ import type { KeyObject } from 'node:crypto'
 import type { Argv } from 'yargs'
 import { UsageError } from '../index.js'
 import { parseAddress, type Address } from './address.js'
-import { roleKeys } from './key-defaults.js'
+import { roleKeys, type KeyArgs } from './key-defaults.js'
 import { loadOwnKey, passphraseOptions, type PassphraseArgs } from './passphrase.js'
 
 export const CIPHER_CHOICES = ['aes-128-ccm', 'aes-256-ccm'] as const
 export type CipherChoice = typeof CIPHER_CHOICES[number]
 
 /** The parsed flags common to both transfer commands. */
-export interface TransferArgs extends PassphraseArgs {
+export interface TransferArgs extends PassphraseArgs, KeyArgs {
   listen?: string
   connect?: string
   key?: string

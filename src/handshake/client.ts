@@ -3,7 +3,7 @@
  */
 import type { KeyObject } from 'node:crypto'
 import { keyId, keyOption, oaepDecrypt, oaepEncrypt, spkiDer } from '../crypto/rsa.js'
-import { sshFingerprint as fingerprint } from '../crypto/openssh.js'
+import { sshFingerprint as fingerprint } from '../keys/openssh.js'
 import { equalConstantTime } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
 import { x25519KeyPair, x25519Shared, type X25519KeyPair } from '../crypto/x25519.js'

@@ -23,7 +23,7 @@ import { x25519KeyPair } from '../../src/crypto/x25519.js'
 import { MSG, SECRET_LENGTH } from '../../src/constants.js'
 import type { SecurePipeError } from '../../src/errors.js'
 import { closeServer, frameReader, listen, openServerHello, rsaPairs, sendFrame, testServer, until, type FrameReader, type TestServer } from './wire.js'
-import { fingerprint } from '../../src/keys.js'
+import { fingerprint } from '../../src/keys/load.js'
 
 const [server, victim, mallory, rotated] = await rsaPairs(2048, 2048, 2048, 2048)
 

@@ -17,7 +17,7 @@ import { FrameDecoder, frameHeader, type FrameDecoderOptions } from '../../src/f
 import { ccmSeal } from '../../src/crypto/ccm.js'
 import { hmacSha256, sha256 } from '../../src/crypto/kdf.js'
 import { keyId, oaepDecrypt, parsePrivateKey, parsePublicKey, spkiDer } from '../../src/crypto/rsa.js'
-import { sshFingerprint as fingerprint } from '../../src/crypto/openssh.js'
+import { sshFingerprint as fingerprint } from '../../src/keys/openssh.js'
 import { x25519KeyPair, x25519Shared } from '../../src/crypto/x25519.js'
 import { HANDSHAKE_FRAME_LIMIT, HANDSHAKE_FRAMES, LABELS, MSG } from '../../src/constants.js'
 import { DecryptStage } from '../../src/record/decrypt.js'

@@ -7,7 +7,7 @@ import t from 'tap'
 import forge from 'node-forge'
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto'
 import { generateRsaKeyPair, keyId, oaepDecrypt, oaepDecryptOrFallback, oaepEncrypt, parsePrivateKey, parsePublicKey } from '../../src/crypto/rsa.js'
-import { sshFingerprint as fingerprint } from '../../src/crypto/openssh.js'
+import { sshFingerprint as fingerprint } from '../../src/keys/openssh.js'
 
 const pair = generateRsaKeyPair(2048)
 const privateKey = parsePrivateKey(pair.privateKeyPem)

@@ -6,7 +6,7 @@ import t from 'tap'
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fingerprint, loadAuthorizedKeys, loadPrivateKey, loadPublicKey, sshFingerprint, writeKeyPair } from '../../src/keys.js'
+import { fingerprint, loadAuthorizedKeys, loadPrivateKey, loadPublicKey, sshFingerprint, writeKeyPair } from '../../src/keys/load.js'
 import { pem, testKeys } from '../helpers/keys.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'secure-pipe-keys-'))

@@ -1,12 +1,12 @@
 /**
- * crypto/openssh.ts and key-list.ts against hostile or malformed input (issue 10): every bad
+ * keys/openssh.ts and keys/list.ts against hostile or malformed input (issue 10): every bad
  * `ssh-rsa` line or list line is ERR_KEY naming where it came from; a well-formed line
  * round-trips to the same key; a private key is refused where a public one belongs.
  */
 import t from 'tap'
-import { formatSshPublicKey, parseSshPublicKey, sshFingerprint } from '../../src/crypto/openssh.js'
-import { parseKeyList } from '../../src/key-list.js'
-import { parsePublicKeys, parsePublicKeyText, PRIVATE_NOT_PUBLIC } from '../../src/keys.js'
+import { formatSshPublicKey, parseSshPublicKey, sshFingerprint } from '../../src/keys/openssh.js'
+import { parseKeyList } from '../../src/keys/list.js'
+import { parsePublicKeys, parsePublicKeyText, PRIVATE_NOT_PUBLIC } from '../../src/keys/load.js'
 import { createHash } from 'node:crypto'
 import { spkiDer } from '../../src/crypto/rsa.js'
 import { pem, testKeys } from '../helpers/keys.js'

@@ -6,10 +6,10 @@
 import type { KeyObject } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { formatSshPublicKey, parseSshPublicKey, sshFingerprint } from './crypto/openssh.js'
-import { KeyError } from './errors.js'
-import { writeKeyFile } from './key-file.js'
-import { shellQuote } from './shell-quote.js'
+import { formatSshPublicKey, parseSshPublicKey, sshFingerprint } from './openssh.js'
+import { KeyError } from '../errors.js'
+import { writeKeyFile } from './file.js'
+import { shellQuote } from '../shell-quote.js'
 
 /** One key in a list: `target` (pin lists only), the key and its comment (a name). */
 export interface KeyEntry { target?: string, key: KeyObject, comment: string, fingerprint: string }

@@ -2,17 +2,17 @@
  * Key files: load, generate, fingerprint (SPEC 3, README "Keys").
  * Public keys are PEM (SPKI or PKCS#1) or one OpenSSH `ssh-rsa` line; private keys are PEM
  * (PKCS#1 or PKCS#8) or OpenSSH, encrypted or not. Private keys are written with mode 0600
- * (atomically, key-file.ts), refused when other users can read them, and never logged.
+ * (atomically, file.ts), refused when other users can read them, and never logged.
  */
 import { lstatSync, mkdirSync, readFileSync, readdirSync, statSync, type Stats } from 'node:fs'
 import { join } from 'node:path'
 import type { KeyObject } from 'node:crypto'
-import { generateRsaKeyPair, parsePublicKey } from './crypto/rsa.js'
-import { formatSshPublicKey, isEncryptedPrivateKey, parseAnyPrivateKey, parseSshPublicKey, sshFingerprint } from './crypto/openssh.js'
-import { RSA_DEFAULT_BITS } from './constants.js'
-import { KeyError } from './errors.js'
-import { writeKeyFile } from './key-file.js'
-import { shellQuote } from './shell-quote.js'
+import { generateRsaKeyPair, parsePublicKey } from '../crypto/rsa.js'
+import { formatSshPublicKey, isEncryptedPrivateKey, parseAnyPrivateKey, parseSshPublicKey, sshFingerprint } from './openssh.js'
+import { RSA_DEFAULT_BITS } from '../constants.js'
+import { KeyError } from '../errors.js'
+import { writeKeyFile } from './file.js'
+import { shellQuote } from '../shell-quote.js'
 
 /** A key's fingerprint as `ssh-keygen -lf` prints it (`SHA256:...`): the one form secure-pipe shows anywhere. */
 const fingerprint = sshFingerprint

@@ -6,7 +6,7 @@
  */
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { KeyError } from './errors.js'
+import { KeyError } from '../errors.js'
 
 let counter = 0
 

@@ -12,10 +12,10 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { hostname, userInfo } from 'node:os'
 import { join } from 'node:path'
 import envPaths from 'env-paths'
-import { formatSshPublicKey } from './crypto/openssh.js'
-import { KeyError } from './errors.js'
-import { readKeyList, writeKeyList, type KeyEntry } from './key-list.js'
-import { writePair, type WrittenKeyPair } from './keys.js'
+import { formatSshPublicKey } from './openssh.js'
+import { KeyError } from '../errors.js'
+import { readKeyList, writeKeyList, type KeyEntry } from './list.js'
+import { writePair, type WrittenKeyPair } from './load.js'
 
 export type { KeyEntry }
 

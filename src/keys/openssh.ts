@@ -6,7 +6,7 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { KeyError } from '../errors.js'
-import { checkRsaKey } from './rsa.js'
+import { checkRsaKey } from '../crypto/rsa.js'
 
 const SSH_RSA = 'ssh-rsa'
 
