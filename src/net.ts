@@ -7,9 +7,10 @@ import type { KeyObject } from 'node:crypto'
 import { ClientHandshake, type ClientIdentityOptions } from './handshake/client.js'
 import { AuthorizedKeys, ServerHandshake, type ServerIdentityOptions } from './handshake/server.js'
 import { SecureStream, peerAddress, type SessionOptions } from './session.js'
-import { SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
+import { NetworkError, SecurePipeError, TimeoutError, TruncatedError, toNetworkError } from './errors.js'
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './constants.js'
-import { Admission, sourceOf, type MaxStartups, type SourceLimits } from './server/admission.js'
+import { Admission, type MaxStartups, type Outcome, type SourceLimits } from './server/admission.js'
+import { FirstFrame, HELD_LIMIT } from './server/first-frame.js'
 import { ConnectionCaps } from './server/caps.js'
 import { ReplayCache } from './server/replay.js'
 import { FailureSummary, type FailureReport } from './server/summary.js'
@@ -89,6 +90,8 @@ export class SecureServer extends Server {
   /** Issue 8.5: an exact replay of a recent ClientHello is refused before any RSA work. */
   readonly #replays = new ReplayCache()
   readonly #timeoutMs: number
+  /** Waiting connections: stop waiting (listeners, timer) and take the bytes held. */
+  readonly #held = new Map<Socket, () => Buffer>()
 
   constructor(opts: ServerOptions, onStream?: (s: SecureStream) => void) {
     super({ allowHalfOpen: true, pauseOnConnect: true })
@@ -116,28 +119,60 @@ export class SecureServer extends Server {
   }
 
   #arrive(socket: Socket): void {
-    const source = sourceOf(socket.remoteAddress)
+    const source = this.#admission.sourceOf(socket.remoteAddress)
     const address = peerAddress(socket)
-    const decision = this.#established.refusal(address) ?? this.#admission.arrive(source, socket, address)
-    if (typeof decision !== 'string') return this.#refuse(socket, source, address, decision) // the cheapest path: a flood takes it
+    const full = this.#established.refusal(address)
+    const arrival = full ? { refusal: full } : this.#admission.arrive(source, socket, address)
+    if (arrival.refusal) return this.#refuse(socket, source, address, arrival.refusal) // the cheapest path: a flood takes it
+    if (arrival.evicted) this.#refuse(arrival.evicted.item, arrival.evicted.source, peerAddress(arrival.evicted.item), arrival.evicted.refusal)
     socket.setNoDelay(true)
     socket.on('error', () => {}) // reported through the secure stream
-    if (decision === 'start') return this.#start(socket, source)
-    // A connection waits at most one handshake timeout for a slot, then gets a full one for its
-    // handshake: a slot held by a stalled peer frees before the peers queued behind it give up.
+    this.#wait(socket, source, address)
+  }
+
+  /**
+   * Until its handshake starts, a connection is read but not parsed (src/server/first-frame.ts):
+   * it asks for a slot once its first frame is whole, so a socket that sends nothing never holds
+   * one, and reading it notices at once a peer that closes while it waits. It waits at most one
+   * handshake timeout (one without its first frame penalizes its source), then gets a full one
+   * for its handshake: a slot held by a stalled peer frees before the peers queued behind it give up.
+   */
+  #wait(socket: Socket, source: string, address: string): void {
+    const first = new FirstFrame()
+    const onData = (chunk: Buffer): void => {
+      if (first.add(chunk) && this.#admission.ready(socket)) this.#startNext()
+      if (first.bytes > HELD_LIMIT) socket.pause() // decidable already: the handshake reads the rest
+    }
+    const onEnd = (): void => {
+      if (!this.#admission.withdraw(socket, 'closed')) return
+      stop()
+      socket.destroy()
+      if (first.bytes === 0) return // connected and closed: nothing to report
+      this.#reportFailure(first.decidable()
+        ? new NetworkError(`the connection from ${address} closed while it waited for a handshake slot (${first.bytes} bytes read, not parsed)`)
+        : new TruncatedError(`the connection from ${address} ended in the middle of its first frame: the data is incomplete`), source, address)
+    }
     const timer = setTimeout(() => {
-      if (!this.#admission.withdraw(source, socket)) return // it got a slot
-      this.#refuse(socket, source, address, new TimeoutError(`waited ${this.#timeoutMs / 1000} s for a handshake slot (maxHandshakes ${this.#admission.limits.maxHandshakes} busy); the connection from ${address} was closed unread`))
+      if (!this.#admission.withdraw(socket, 'timeout')) return // it got a slot
+      stop()
+      const why = first.decidable() ? `waited ${this.#timeoutMs / 1000} s for a handshake slot (maxHandshakes ${this.#admission.limits.maxHandshakes} busy)` : `sent no whole first message within ${this.#timeoutMs / 1000} s (its source is penalized)`
+      this.#refuse(socket, source, address, new TimeoutError(`${why}; the connection from ${address} was closed unread`))
     }, this.#timeoutMs)
     timer.unref()
-    socket.once('close', () => {
+    const stop = (): Buffer => {
       clearTimeout(timer)
-      this.#admission.withdraw(source, socket)
-    })
+      socket.off('data', onData).off('end', onEnd).off('close', onEnd)
+      this.#held.delete(socket)
+      return first.take()
+    }
+    this.#held.set(socket, stop)
+    socket.on('data', onData).once('end', onEnd).once('close', onEnd)
+    socket.resume()
   }
 
   /** Close unread and report: no byte of it was parsed, no RSA work done. */
   #refuse(socket: Socket, source: string, address: string, err: SecurePipeError): void {
+    this.#held.get(socket)?.() // a waiting one stops waiting
     socket.destroy()
     this.#reportFailure(err, source, address)
   }
@@ -163,26 +198,31 @@ export class SecureServer extends Server {
   }
 
   #start(socket: Socket, source: string): void {
+    socket.pause()
+    const held = this.#held.get(socket)!()
+    if (held.length > 0) socket.unshift(held) // the handshake reads what was held first
     const machine = this.#handshake(peerAddress(socket))
     const stream = new SecureStream(socket, machine, this.#opts)
     let released = false
-    const release = (failed: boolean): void => {
+    const release = (outcome: Outcome): void => {
       if (released) return
       released = true
-      this.#admission.finished(source, failed)
+      this.#admission.finished(source, outcome)
       this.#startNext()
     }
     const onError = (err: Error): void => {
       // SPEC 13.5: the slot bounds work, not sockets: it frees when the step the peer started
       // (RSA on the thread pool, authorize) has ended, or after one more handshake timeout.
-      const deadline = setTimeout(() => release(true), this.#timeoutMs)
+      // A handshake that timed out held its slot idle: its source is penalized (SPEC 7.3).
+      const outcome = err instanceof TimeoutError ? 'timeout' : 'failed'
+      const deadline = setTimeout(() => release(outcome), this.#timeoutMs)
       deadline.unref()
-      void machine.idle.then(() => { clearTimeout(deadline); release(true) })
+      void machine.idle.then(() => { clearTimeout(deadline); release(outcome) })
       this.#reportFailure(err, source, stream.remoteAddress)
     }
     stream.once('error', onError)
     stream.once('secure', () => {
-      release(false)
+      release('secure')
       stream.off('error', onError)
       const refusal = this.#established.add(stream)
       if (!refusal) return void this.emit('secureConnection', stream)

@@ -1,8 +1,11 @@
 /**
- * Failed handshakes per source as token buckets (issue 8 section 5): each failure takes a token,
- * tokens come back at `perSecond` up to `burst`. Only sources with tokens missing are stored, at
- * most `maxSources` of them; beyond that the oldest is forgotten (it is forgiven early, which
- * costs at most one more burst of failures: the server's memory stays bounded).
+ * Handshakes per source as token buckets (issue 8 section 5, issue 17 section 1): a handshake
+ * takes a token before its first step (`take`), a handshake that succeeds gives it back
+ * (`refund`), and tokens come back at `perSecond` up to `burst`. So however many connections
+ * arrive at once, a source starts at most `burst` + `perSecond` x t handshakes that fail within
+ * t seconds: the work is reserved before it starts, never charged after. Only sources with
+ * tokens missing are stored, at most `maxSources` of them; beyond that the oldest is forgotten
+ * (it is forgiven early, which costs at most one more burst: the server's memory stays bounded).
  */
 export class FailureBudget {
   readonly #burst: number
@@ -28,10 +31,22 @@ export class FailureBudget {
     return tokens
   }
 
-  /** Take a token from `source` (none below zero). */
-  charge(source: string): void {
-    const tokens = Math.max(0, this.left(source) - 1)
+  /** Reserve a token for a handshake about to start; false (and nothing taken) if `source` has no whole token. */
+  take(source: string): boolean {
+    const tokens = this.left(source)
+    if (tokens < 1) return false
+    this.#store(source, tokens - 1)
+    return true
+  }
+
+  /** Give back the token of a handshake that succeeded (never above the burst). */
+  refund(source: string): void {
+    this.#store(source, Math.min(this.#burst, this.left(source) + 1))
+  }
+
+  #store(source: string, tokens: number): void {
     this.#buckets.delete(source) // re-inserted as the newest
+    if (tokens >= this.#burst) return
     this.#buckets.set(source, { tokens, at: this.#now() })
     if (this.#buckets.size > this.#maxSources) this.#buckets.delete(this.#buckets.keys().next().value!)
   }
