@@ -85,9 +85,12 @@ async function cappedServer(t: TapTest, maxHandshakes: number, maxWaiting?: numb
   return { server, port: (server.address() as AddressInfo).port, secured, errors }
 }
 
+/** Peers that hold a slot come from their own /24, so that their timeouts' penalty (SPEC 7.3) is not 127.0.0.1's. */
+const STALLER = '127.0.1.2'
+
 t.test('issue 5: beyond maxHandshakes a connection waits, unread, and is served once a slot frees', async t => {
   const { server, port, errors } = await cappedServer(t, 2)
-  const stalled = await Promise.all([attack('half-hello', port, keys), attack('half-hello', port, keys)])
+  const stalled = await Promise.all([attack('hello-stall', port, keys, undefined, STALLER), attack('hello-stall', port, keys, undefined, STALLER)])
   await waitFor(() => server.handshakes.active === 2, 'both slots taken')
   const honest = (async () => openClient(port, keys))()
   await waitFor(() => server.handshakes.waiting === 1, 'the honest client waiting')
@@ -95,7 +98,7 @@ t.test('issue 5: beyond maxHandshakes a connection waits, unread, and is served 
   const client = await within(honest, 20_000, 'the honest handshake once a stalled peer timed out')
   await within(Promise.all(stalled.map(s => s.peer.closed)), 20_000, 'both stalled peers dropped')
   await waitFor(() => errors.size >= 2, 'a handshakeError for each stalled peer')
-  for (const s of stalled) t.equal(errors.get(`127.0.0.1:${s.peer.localPort}`), 'ERR_TIMEOUT', 'the stalled peer that held a slot: ERR_TIMEOUT')
+  for (const s of stalled) t.equal(errors.get(`${STALLER}:${s.peer.localPort}`), 'ERR_TIMEOUT', 'the stalled peer that held a slot: ERR_TIMEOUT')
   t.equal(errors.size, 2, 'the waiting client was not failed')
   client.stream.end()
   client.stream.resume()
@@ -105,9 +108,9 @@ t.test('issue 5: beyond maxHandshakes a connection waits, unread, and is served 
 
 t.test('issue 5: a connection whose deadline passes while it waits for a slot is closed unread', async t => {
   const { server, port, errors } = await cappedServer(t, 1)
-  const a = await attack('half-hello', port, keys) // holds the slot until its deadline
+  const a = await attack('hello-stall', port, keys, undefined, STALLER) // holds the slot until its deadline
   await sleep(100)
-  const b = await attack('half-hello', port, keys) // gets the slot when A times out, holds it 2 s more
+  const b = await attack('hello-stall', port, keys, undefined, STALLER) // gets the slot when A times out, holds it 2 s more
   await sleep(100)
   const c = await rawPeer(port)
   c.socket.write(clientHelloFrame(keys.client, keys.serverPK)) // a whole valid ClientHello: a slot would answer it
@@ -115,15 +118,15 @@ t.test('issue 5: a connection whose deadline passes while it waits for a slot is
   t.equal(c.received().length, 0, 'no ServerHello: it never got a slot, and no RSA work was done for it')
   await within(Promise.all([a.peer.closed, b.peer.closed]), 20_000, 'the stalled peers dropped')
   await waitFor(() => errors.size >= 2, 'a handshakeError for each stalled peer')
-  t.equal(errors.get(`127.0.0.1:${a.peer.localPort}`), 'ERR_TIMEOUT')
-  t.equal(errors.get(`127.0.0.1:${b.peer.localPort}`), 'ERR_TIMEOUT')
+  t.equal(errors.get(`${STALLER}:${a.peer.localPort}`), 'ERR_TIMEOUT')
+  t.equal(errors.get(`${STALLER}:${b.peer.localPort}`), 'ERR_TIMEOUT')
   t.same(server.handshakes, { active: 0, waiting: 0 })
   t.equal(errors.get(`127.0.0.1:${c.localPort}`), 'ERR_TIMEOUT', 'it is reported like any other handshake failure (one log line)')
 })
 
 t.test('issue 5: beyond maxWaiting a new connection is closed at once, unread, and reported (ERR_NETWORK)', async t => {
   const { server, port, errors } = await cappedServer(t, 1, 1)
-  const a = await attack('half-hello', port, keys) // holds the only slot
+  const a = await attack('hello-stall', port, keys, undefined, STALLER) // holds the only slot
   await waitFor(() => server.handshakes.active === 1, 'the slot taken')
   const b = await rawPeer(port) // waits
   await waitFor(() => server.handshakes.waiting === 1, 'one waiting')

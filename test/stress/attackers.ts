@@ -37,7 +37,7 @@ export function clientHelloFrame(privateKey: KeyObject, serverPK: KeyObject): Bu
 }
 
 /** The kinds of garbage the server must shrug off, with the error code each must be logged with. */
-export type GarbageKind = 'random' | 'huge-length' | 'stranger' | 'replay-finished' | 'replay-close' | 'replay-stall' | 'half-hello'
+export type GarbageKind = 'random' | 'huge-length' | 'stranger' | 'replay-finished' | 'replay-close' | 'replay-stall' | 'half-hello' | 'hello-stall'
 
 /**
  * What the server may report for `bytes` of random garbage followed by the end of the
@@ -133,7 +133,7 @@ export interface Attack { kind: GarbageKind, peer: RawPeer, expect: string[] }
 export async function attack(kind: GarbageKind, port: number, keys: PeerKeys, recorded?: Recorded, localAddress?: string): Promise<Attack> {
   if (kind.startsWith('replay') && !recorded) throw new TypeError(`${kind} needs a recorded handshake`)
   const hello = kind === 'stranger' ? clientHelloFrame(keys.other, keys.serverPK)
-    : kind === 'half-hello' ? clientHelloFrame(keys.client, keys.serverPK) : recorded?.clientHello ?? Buffer.alloc(0)
+    : kind === 'half-hello' || kind === 'hello-stall' ? clientHelloFrame(keys.client, keys.serverPK) : recorded?.clientHello ?? Buffer.alloc(0)
   const peer = await rawPeer(port, localAddress)
   const s = peer.socket
   if (kind.startsWith('replay') && recorded!.port === port) {
@@ -155,6 +155,7 @@ export async function attack(kind: GarbageKind, port: number, keys: PeerKeys, re
     case 'half-hello':
       s.write(hello.subarray(0, hello.length >> 1))
       return { kind, peer, expect: ['ERR_TIMEOUT'] }
+    case 'hello-stall': // a whole fresh ClientHello, then silence: it holds a handshake slot (and cost one RSA decryption)
     case 'replay-stall':
       s.write(hello)
       return { kind, peer, expect: ['ERR_TIMEOUT'] }

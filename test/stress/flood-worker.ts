@@ -1,6 +1,6 @@
 /**
  * The flood of `npm run stress -- --only flood` (issue 8.5), in a worker thread so that the
- * measuring thread's event loop is not the flood's: `concurrency` connections from 127.0.0.2 at
+ * measuring thread's event loop is not the flood's: `concurrency` connections from 127.0.1.2 at
  * all times until told to stop, each sending in turn a replayed ClientHello (refused by the
  * replay cache), the same with a new random at `randomOffset` (costs the server an RSA
  * decryption, then fails at Finished), or 4 KiB of random bytes; if answered, it sends the

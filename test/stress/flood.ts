@@ -1,5 +1,5 @@
 /**
- * Unauthenticated load (issue 8 section 5): a flood from 127.0.0.2 (replayed ClientHellos, some
+ * Unauthenticated load (issue 8 section 5): a flood from 127.0.1.2 (replayed ClientHellos, some
  * with a new random, and random bytes; `concurrency` connections at all times) against
  * `recv --keep-open` with its default limits, while honest clients on 127.0.0.1 measure their
  * handshake latency and the throughput of their transfers, first without the flood, then with
@@ -20,7 +20,7 @@ import { parseClientHello } from '../../src/handshake/messages.js'
 import { startKeepOpen } from './server.js'
 import type { FloodCounts, FloodData } from './flood-worker.js'
 
-const FLOODER = '127.0.0.2'
+const FLOODER = '127.0.1.2'
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -145,7 +145,7 @@ export function floodScenario(concurrency = 16, rounds = 3, handshakes = 15, tra
     ctx.figure('flood: honest transfer throughput', `quiet ${q.rate.toFixed(0)} MB/s; under the flood ${l.rate.toFixed(0)} MB/s (${ratio(l.rate, q.rate)}); flood at a plain closer ${c.rate.toFixed(0)} MB/s (${ratio(c.rate, q.rate)}) (median of ${each} of ${transfers} x ${size / 1024 / 1024} MiB)`)
     const rate = (r: FloodRun<void>): string => `${(r.counts.connections / r.seconds).toFixed(0)} connections/s`
     ctx.figure('flood: server CPU for the flood alone', `${(cost.cpu * 100).toFixed(0)}% of a core at ${rate(alone)}, ${cost.perConnection.toFixed(0)} us per connection (${alone.counts.answered} answered); a plain closer: ${(plainCost.cpu * 100).toFixed(0)}% at ${rate(plainCost.run)}, ${plainCost.perConnection.toFixed(0)} us per connection`)
-    ctx.figure('flood: from 127.0.0.2 at this server', `${connections} connections in ${seconds.toFixed(1)} s (${(connections / seconds).toFixed(0)}/s, ${concurrency} at a time); ${answered} answered (a ServerHello: one RSA decryption each), the rest closed unread or refused`)
-    ctx.figure('flood: log lines for 127.0.0.2', `${floodLines.length}:\n    ${floodLines.join('\n    ')}`)
+    ctx.figure(`flood: from ${FLOODER} at this server`, `${connections} connections in ${seconds.toFixed(1)} s (${(connections / seconds).toFixed(0)}/s, ${concurrency} at a time); ${answered} answered (a ServerHello: one RSA decryption each), the rest closed unread or refused`)
+    ctx.figure(`flood: log lines for ${FLOODER}`, `${floodLines.length}:\n    ${floodLines.join('\n    ')}`)
   }
 }

@@ -2,7 +2,7 @@
  * Garbage (issue 5): random bytes, a 4 GiB declared frame length, a ClientHello for a key
  * nobody authorized, and ClientHellos replayed from an honest session recorded at this server
  * (refused by the replay cache with ERR_AUTH before any RSA work, issue 8.5; a replay at another
- * server is in test/e2e/server-load.test.ts). Each kind comes from its own source (127.0.0.2 and up). Each connection must be
+ * server is in test/e2e/server-load.test.ts). Each kind comes from its own source (127.0.1.2, 127.0.2.2, ...: each in its own /24). Each connection must be
  * closed with its typed error and counted in its source's log lines (issue 8.5: the first
  * failure as a line, the rest as one line of counts), never reach the transfer stage, and
  * leave the server serving honest clients (127.0.0.1) during and after.
@@ -13,13 +13,14 @@ import { counts, tally, type Ctx } from './harness.js'
 import { payload, sendOnce, within } from './peers.js'
 import { attack, frameBody, recordHandshake, splitFrames, type Attack, type GarbageKind } from './attackers.js'
 import { waitFor } from '../helpers/cli.js'
+import { sourceOf } from '../../src/server/admission.js'
 import { startKeepOpen, type KeepOpenServer } from './server.js'
 
 export const GARBAGE_KINDS: readonly GarbageKind[] = ['random', 'huge-length', 'stranger', 'replay-finished', 'replay-close', 'replay-stall']
 
-/** Each kind from its own loopback address, so each source's log lines count one kind. */
+/** Each kind from its own loopback /24 (a source, SPEC 7.3), so each source's log lines count one kind. */
 function sourceFor(kind: GarbageKind): string {
-  return `127.0.0.${2 + GARBAGE_KINDS.indexOf(kind)}`
+  return `127.0.${1 + GARBAGE_KINDS.indexOf(kind)}.2`
 }
 
 /**
@@ -30,7 +31,7 @@ function sourceFor(kind: GarbageKind): string {
  */
 export function sourceVerdict(server: KeepOpenServer, attacks: Attack[], host: string): { ok: boolean, logged: string, lines: number } {
   const firsts = server.failures().filter(f => f.host === host)
-  const sums = server.summaries().filter(s => s.source === host)
+  const sums = server.summaries().filter(s => s.source === sourceOf(host))
   const logged = new Map<string, number>()
   const add = (code: string, n: number): void => { logged.set(code, (logged.get(code) ?? 0) + n) }
   for (const f of firsts) add(f.phase === 'handshake' ? f.code : `transfer ${f.code}`, 1)
@@ -71,7 +72,7 @@ export function garbageScenario(each: number) {
     ctx.check(server.alive(), 'the server is still up')
     ctx.figure('garbage: hostile connections', `${attacks.length} (${each} of each: ${GARBAGE_KINDS.join(', ')}), logged in ${verdicts().reduce((n, v) => n + v.lines, 0)} lines`)
     ctx.figure('garbage: codes logged', GARBAGE_KINDS.map((k, i) => `${k}: ${verdicts()[i]!.logged}`).join('; '))
-    ctx.figure('garbage: example lines', '\n    ' + server.lines().filter(l => l.includes('127.0.0.2')).join('\n    '))
+    ctx.figure('garbage: example lines', '\n    ' + server.lines().filter(l => l.includes(sourceFor('random'))).join('\n    '))
   }
 }
 

@@ -14,7 +14,7 @@ export interface LogFailure { phase: 'handshake' | 'transfer', host: string, por
 /** One summary line: `secure-pipe: N more handshakes from SOURCE failed in S s: ERR_A xN, ERR_B xM` (issue 8.5). */
 export interface LogSummary { source: string, total: number, counts: Record<string, number>, line: string }
 
-const FAILURE = /^secure-pipe: (handshake|transfer) from (127\.0\.0\.\d+):(\d+) failed: .* \((ERR_[A-Z_]+)\)$/
+const FAILURE = /^secure-pipe: (handshake|transfer) from (127\.0\.\d+\.\d+):(\d+) failed: .* \((ERR_[A-Z_]+)\)$/
 const SUMMARY = /^secure-pipe: (\d+) more handshakes? from (\S+) failed in \d+ s: (.*)$/
 
 function parseSummary(line: string): LogSummary[] {

@@ -1,5 +1,5 @@
 /**
- * Slow and stuck peers (issue 5): connections from 127.0.0.2 that send half a ClientHello and
+ * Slow and stuck peers (issue 5): connections from 127.0.1.2 that send half a ClientHello and
  * stall, and connections that complete the handshake and send nothing. Each must be dropped, by
  * the handshake timeout (SPEC 3.7) or the idle timeout, and logged (the stalled ones summarized
  * per source, issue 8.5; each idle one as a line), while honest clients keep completing
@@ -14,7 +14,7 @@ import { attack } from './attackers.js'
 import { startKeepOpen, type KeepOpenServer } from './server.js'
 import { sourceVerdict } from './garbage.js'
 
-const STALLER = '127.0.0.2'
+const STALLER = '127.0.1.2'
 
 /** Resolves with the stream's error code (or 'none') once it is closed. */
 function closedWith(stream: SecureStream): Promise<string> {
