@@ -22,7 +22,7 @@ import type { FloodCounts, FloodData } from './flood-worker.js'
 
 const FLOODER = '127.0.1.2'
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[s.length >> 1]!
 }
@@ -59,7 +59,7 @@ async function measure(port: number, ctx: Ctx, into: Samples, handshakes: number
 }
 
 /** CPU seconds (user + system) a process has used, from /proc/PID/stat. */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in USER_HZ ticks
 }

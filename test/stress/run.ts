@@ -1,9 +1,9 @@
 /**
  * `npm run stress` (issue 5): the server under load, slow and stuck peers, garbage, faults and
  * a long stream, against the real CLI on 127.0.0.1. Bounded: every scenario has a deadline and
- * the whole run stops after 420 s. Prints each scenario's figures and exits 1 on any failure.
+ * the whole run stops after 600 s. Prints each scenario's figures and exits 1 on any failure.
  *
- *   npm run stress -- [--only load,slow,garbage,faults,flood,long] [--clients 200] [--long-gib 4]
+ *   npm run stress -- [--only load,slow,garbage,faults,flood,idle,hellos,long] [--clients 200] [--long-gib 4]
  */
 import { parseArgs } from 'node:util'
 import { emergencyTeardown, runScenario, sharedSetup, type Outcome, type Scenario } from './harness.js'
@@ -13,6 +13,7 @@ import { garbageScenario } from './garbage.js'
 import { faultsScenario } from './faults.js'
 import { longScenario } from './long.js'
 import { floodScenario } from './flood.js'
+import { sourcesScenario } from './sources.js'
 
 // Not a tap test: `tap build/test/fuzz` (or stress) would run this too. Say so and stop.
 if (process.env.TAP_CHILD_ID !== undefined) {
@@ -42,12 +43,14 @@ const SCENARIOS: Array<[string, Scenario, number]> = [
   ['garbage', garbageScenario(20), 45_000],
   ['faults', faultsScenario(), 45_000],
   ['flood', floodScenario(), 120_000],
+  ['idle', sourcesScenario('idle', 5, 256), 90_000],
+  ['hellos', sourcesScenario('hello', 20, 16), 90_000],
   ['long', longScenario(longGiB), 150_000],
 ]
 
 const only = values.only?.split(',')
 const chosen = SCENARIOS.filter(([name]) => !only || only.includes(name))
-const TOTAL_MS = 420_000
+const TOTAL_MS = 600_000
 const hardStop = setTimeout(() => {
   console.error(`stress: the run exceeded ${TOTAL_MS / 1000} s; stopping`)
   emergencyTeardown()
