@@ -68,7 +68,7 @@ export function cpuSeconds(pid: number): number {
  * A plain TCP server in its own process that closes every connection at once: what the flood
  * costs a process that does nothing else, and the machine (the attacker shares its 2 cores).
  */
-async function closer(ctx: Ctx): Promise<{ port: number, pid: number }> {
+export async function closer(ctx: Ctx): Promise<{ port: number, pid: number }> {
   const child = spawn(process.execPath, ['-e', `require('node:net').createServer(s => s.destroy()).listen(0, '127.0.0.1', function () { console.log(this.address().port) })`], { stdio: ['ignore', 'pipe', 'inherit'] })
   ctx.teardown(() => { child.kill() })
   const [line] = await within(once(child.stdout, 'data'), 10_000, 'the closer to listen') as [Buffer]

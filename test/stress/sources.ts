@@ -18,7 +18,7 @@ import type { Ctx } from './harness.js'
 import { counts } from './harness.js'
 import { openClient, payload, sendOn, sleep, within } from './peers.js'
 import { frameBody, recordHandshake } from './attackers.js'
-import { cpuSeconds, median } from './flood.js'
+import { closer, cpuSeconds, median } from './flood.js'
 import { parseClientHello } from '../../src/handshake/messages.js'
 import { startKeepOpen } from './server.js'
 import type { SourcesData, SourcesResult } from './sources-worker.js'
@@ -64,16 +64,30 @@ export function sourcesScenario(mode: 'idle' | 'hello', sources: number, perSour
       port: server.port, mode, sources: from, perSource, reopenMs: mode === 'idle' ? 1000 : 0,
       clientHello: recorded.clientHello, randomOffset: recorded.clientHello.indexOf(parseClientHello(frameBody(recorded.clientHello)).random),
     }
-    const worker = new Worker(new URL('./sources-worker.js', import.meta.url), { workerData: data })
-    ctx.teardown(() => worker.terminate().then(() => {}))
+    /** The attack aimed at `port` while `during` runs. */
+    const attacking = async <T>(port: number, warmMs: number, during: () => Promise<T>): Promise<{ result: SourcesResult, value: T }> => {
+      const worker = new Worker(new URL('./sources-worker.js', import.meta.url), { workerData: { ...data, port } })
+      ctx.teardown(() => worker.terminate().then(() => {}))
+      await sleep(warmMs)
+      const value = await during()
+      worker.postMessage('stop')
+      const [result] = await within(once(worker, 'message'), 60_000, 'the attackers to stop') as [SourcesResult]
+      return { result, value }
+    }
     // The idle sockets open; the hellos spend their bursts (sources x 64 RSA decryptions) first.
-    await sleep(mode === 'idle' ? 2000 : 8000)
-    const during = conditions()
-    const [cpuBefore, loadedFrom] = [cpuSeconds(server.pid), performance.now()]
-    const loaded = await honestSends(server.port, ctx, sends, gapMs)
-    const serverCpu = (cpuSeconds(server.pid) - cpuBefore) / ((performance.now() - loadedFrom) / 1000)
-    worker.postMessage('stop')
-    const [result] = await within(once(worker, 'message'), 60_000, 'the attackers to stop') as [SourcesResult]
+    let during = ''
+    let serverCpu = 0
+    const { result, value: loaded } = await attacking(server.port, mode === 'idle' ? 2000 : 8000, async () => {
+      during = conditions()
+      const [cpuBefore, from] = [cpuSeconds(server.pid), performance.now()]
+      const sent = await honestSends(server.port, ctx, sends, gapMs)
+      serverCpu = (cpuSeconds(server.pid) - cpuBefore) / ((performance.now() - from) / 1000)
+      return sent
+    })
+    // What the attacker's own load costs on this machine: the same attack at a plain TCP server
+    // that closes every connection at once, while the honest sends go to the server.
+    const plain = await closer(ctx)
+    const { value: control } = await attacking(plain.port, 2000, () => honestSends(server.port, ctx, 15, gapMs))
     await honestSends(server.port, ctx, 10, 50, quiet) // quiet again, after
     const after = conditions()
 
@@ -90,7 +104,8 @@ export function sourcesScenario(mode: 'idle' | 'hello', sources: number, perSour
     const total = result.counts.reduce((n, c) => n + c.connections, 0)
     const answered = result.counts.reduce((n, c) => n + c.answered, 0)
     ctx.figure(`${name}: honest sends`, `${ok}/${sends} succeeded (${counts(loaded.errors)} failed), one every ${gapMs} ms over the attack`)
-    ctx.figure(`${name}: honest handshake median`, `quiet ${q.toFixed(1)} ms (${quiet.times.length} sends before and after), under the attack ${l.toFixed(1)} ms (${(l / q).toFixed(2)}x); slowest under the attack ${Math.max(...loaded.times).toFixed(0)} ms`)
+    const c = median(control.times)
+    ctx.figure(`${name}: honest handshake median`, `quiet ${q.toFixed(1)} ms (${quiet.times.length} sends before and after), under the attack ${l.toFixed(1)} ms (${(l / q).toFixed(2)}x), slowest ${Math.max(...loaded.times).toFixed(0)} ms; with the same attack aimed at a plain closer instead ${c.toFixed(1)} ms (${(c / q).toFixed(2)}x: the attacker's own load on this machine)`)
     ctx.figure(`${name}: attack`, `${sources} sources x ${perSource} (${from[0]} .. ${from.at(-1)}), ${result.seconds.toFixed(1)} s: ${total} connections, ${answered} answered (RSA decryptions), sustained beyond the burst at most ${worst.rate.toFixed(2)}/s per source (${worst.from}: ${worst.answered} answers)`)
     if (mode === 'idle') {
       const held = result.counts.map(c => c.mostOpen)
