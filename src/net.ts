@@ -145,17 +145,19 @@ export class SecureServer extends Server {
     }
     const onEnd = (): void => {
       if (!this.#admission.withdraw(socket, 'closed')) return
+      const [bytes, decidable] = [first.bytes, first.decidable()]
       stop()
       socket.destroy()
-      if (first.bytes === 0) return // connected and closed: nothing to report
-      this.#reportFailure(first.decidable()
-        ? new NetworkError(`the connection from ${address} closed while it waited for a handshake slot (${first.bytes} bytes read, not parsed)`)
-        : new TruncatedError(`the connection from ${address} ended in the middle of its first frame: the data is incomplete`), source, address)
+      // As the handshake would have said (SPEC 2.3): no work was done, so no budget is spent.
+      this.#reportFailure(bytes === 0 ? new NetworkError('the peer closed the connection during the handshake')
+        : decidable ? new NetworkError(`the connection from ${address} closed while it waited for a handshake slot (${bytes} bytes read, not parsed)`)
+          : new TruncatedError('the connection ended in the middle of a frame: the data is incomplete'), source, address)
     }
     const timer = setTimeout(() => {
       if (!this.#admission.withdraw(socket, 'timeout')) return // it got a slot
+      const decidable = first.decidable()
       stop()
-      const why = first.decidable() ? `waited ${this.#timeoutMs / 1000} s for a handshake slot (maxHandshakes ${this.#admission.limits.maxHandshakes} busy)` : `sent no whole first message within ${this.#timeoutMs / 1000} s (its source is penalized)`
+      const why = decidable ? `waited ${this.#timeoutMs / 1000} s for a handshake slot (maxHandshakes ${this.#admission.limits.maxHandshakes} busy)` : `sent no whole first message within ${this.#timeoutMs / 1000} s (its source is penalized)`
       this.#refuse(socket, source, address, new TimeoutError(`${why}; the connection from ${address} was closed unread`))
     }, this.#timeoutMs)
     timer.unref()

@@ -146,6 +146,8 @@ t.test('SPEC 7: with maxHandshakes 1, a stalled connection delays an honest clie
   const stalledError = handshakeError(s)
   const stalled = await rawConnect(s.port)
   t.teardown(() => stalled.socket.destroy())
+  // A whole ClientHello, then silence: only a connection whose first frame is whole takes a slot (SPEC 7.3).
+  sendFrame(stalled.socket, handBuiltHello({ spki: spkiDer(client!.publicKey), serverPublicKey: server!.publicKey }).frame)
   await until(() => s.server.handshakes.active === 1)
   const started = Date.now()
   const pending = dial(s.port, { handshakeTimeoutMs: 5000 })

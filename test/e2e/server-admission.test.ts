@@ -98,7 +98,8 @@ t.test('issue 17.1: a waiting socket that closes leaves the queue at once, not a
   t.equal(p.server.handshakes.active, 0, 'a socket that sent nothing holds no handshake slot')
   idle.socket.destroy()
   await waitFor(() => p.server.handshakes.waiting === 0, 'the closed socket out of the queue (600 s before its timer)')
-  t.equal(p.errors.size, 0, 'a connection that sent nothing and closed is not a failure to report')
+  await waitFor(() => p.errors.has(`${HOSTILE}:${idle.localPort}`), 'its report')
+  t.match(p.errors.get(`${HOSTILE}:${idle.localPort}`), { code: 'ERR_NETWORK', message: /closed the connection during the handshake/ }, 'reported as the handshake would (SPEC 2.3)')
 })
 
 t.test('issue 17.1, sshd PerSourcePenalties: a connection that times out without its first message penalizes its /24; another source is served', async t => {
