@@ -5,7 +5,7 @@
  * and, once the server closes it, is opened again after `reopenMs`. Mode `hello`: each sends
  * the recorded ClientHello with a new random (a fresh ClientHello of an authorized key: one RSA
  * decryption if the server answers), closes once answered, and is opened again at once. Then it
- * posts its counts per source.
+ * posts its counts per source (and, meanwhile, its progress every 500 ms).
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { randomBytes } from 'node:crypto'
@@ -23,6 +23,8 @@ export interface SourceCounts {
   mostOpen: number
 }
 export interface SourcesResult { seconds: number, counts: SourceCounts[] }
+/** Posted every 500 ms while the attack runs: answers so far, all sources together. */
+export interface SourcesProgress { answered: number }
 
 const data = workerData as SourcesData
 let stopping = false
@@ -74,7 +76,9 @@ async function loop(c: SourceCounts, open: { n: number }): Promise<void> {
 
 const started = performance.now()
 const counts = data.sources.map(from => ({ from, connections: 0, answered: 0, closedAtOnce: 0, mostOpen: 0 }))
+const progress = setInterval(() => parentPort!.postMessage({ answered: counts.reduce((n, c) => n + c.answered, 0) } satisfies SourcesProgress), 500)
 parentPort!.once('message', () => {
+  clearInterval(progress)
   stopping = true
   for (const s of live) s.destroy()
 })

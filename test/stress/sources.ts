@@ -10,7 +10,6 @@
  * 64 + 2 x t answers in t seconds). Honest sends are spread over the attack (one every 400 ms),
  * so that they span at least one handshake timeout of the idle sockets.
  */
-import { once } from 'node:events'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
@@ -21,7 +20,7 @@ import { frameBody, recordHandshake } from './attackers.js'
 import { closer, cpuSeconds, median } from './flood.js'
 import { parseClientHello } from '../../src/handshake/messages.js'
 import { startKeepOpen } from './server.js'
-import type { SourcesData, SourcesResult } from './sources-worker.js'
+import type { SourcesData, SourcesProgress, SourcesResult } from './sources-worker.js'
 
 const BURST = 64
 const PER_SECOND = 2
@@ -65,19 +64,29 @@ export function sourcesScenario(mode: 'idle' | 'hello', sources: number, perSour
       clientHello: recorded.clientHello, randomOffset: recorded.clientHello.indexOf(parseClientHello(frameBody(recorded.clientHello)).random),
     }
     /** The attack aimed at `port` while `during` runs. */
-    const attacking = async <T>(port: number, warmMs: number, during: () => Promise<T>): Promise<{ result: SourcesResult, value: T }> => {
+    const attacking = async <T>(port: number, warm: (answered: number) => boolean, during: () => Promise<T>): Promise<{ result: SourcesResult, value: T, warmedIn: number }> => {
       const worker = new Worker(new URL('./sources-worker.js', import.meta.url), { workerData: { ...data, port } })
       ctx.teardown(() => worker.terminate().then(() => {}))
-      await sleep(warmMs)
+      const started = performance.now()
+      let answered = 0
+      let done: (r: SourcesResult) => void = () => {}
+      const finished = new Promise<SourcesResult>(resolve => { done = resolve })
+      worker.on('message', (m: SourcesProgress | SourcesResult) => { if ('counts' in m) done(m); else answered = m.answered })
+      await sleep(2000)
+      for (let i = 0; i < 80 && !warm(answered); i++) await sleep(500) // at most 40 s more
+      const warmedIn = (performance.now() - started) / 1000
       const value = await during()
       worker.postMessage('stop')
-      const [result] = await within(once(worker, 'message'), 60_000, 'the attackers to stop') as [SourcesResult]
-      return { result, value }
+      const result = await within(finished, 60_000, 'the attackers to stop')
+      return { result, value, warmedIn }
     }
-    // The idle sockets open; the hellos spend their bursts (sources x 64 RSA decryptions) first.
+    // The idle sockets open (2 s); the hellos spend their bursts first (sources x 64 RSA
+    // decryptions, which the server works through at its own pace), then the figures are of the
+    // sustained attack.
     let during = ''
     let serverCpu = 0
-    const { result, value: loaded } = await attacking(server.port, mode === 'idle' ? 2000 : 8000, async () => {
+    const burstSpent = (answered: number): boolean => mode === 'idle' || answered >= 0.98 * sources * BURST
+    const { result, value: loaded, warmedIn } = await attacking(server.port, burstSpent, async () => {
       during = conditions()
       const [cpuBefore, from] = [cpuSeconds(server.pid), performance.now()]
       const sent = await honestSends(server.port, ctx, sends, gapMs)
@@ -87,7 +96,7 @@ export function sourcesScenario(mode: 'idle' | 'hello', sources: number, perSour
     // What the attacker's own load costs on this machine: the same attack at a plain TCP server
     // that closes every connection at once, while the honest sends go to the server.
     const plain = await closer(ctx)
-    const { value: control } = await attacking(plain.port, 2000, () => honestSends(server.port, ctx, 15, gapMs))
+    const { value: control } = await attacking(plain.port, () => true, () => honestSends(server.port, ctx, 15, gapMs))
     await honestSends(server.port, ctx, 10, 50, quiet) // quiet again, after
     const after = conditions()
 
@@ -103,7 +112,7 @@ export function sourcesScenario(mode: 'idle' | 'hello', sources: number, perSour
     ctx.check(server.alive(), 'the server is still up')
     const total = result.counts.reduce((n, c) => n + c.connections, 0)
     const answered = result.counts.reduce((n, c) => n + c.answered, 0)
-    ctx.figure(`${name}: honest sends`, `${ok}/${sends} succeeded (${counts(loaded.errors)} failed), one every ${gapMs} ms over the attack`)
+    ctx.figure(`${name}: honest sends`, `${ok}/${sends} succeeded (${counts(loaded.errors)} failed), one every ${gapMs} ms, from ${warmedIn.toFixed(1)} s into the attack${mode === 'hello' ? ' (once the bursts were answered)' : ''}`)
     const c = median(control.times)
     ctx.figure(`${name}: honest handshake median`, `quiet ${q.toFixed(1)} ms (${quiet.times.length} sends before and after), under the attack ${l.toFixed(1)} ms (${(l / q).toFixed(2)}x), slowest ${Math.max(...loaded.times).toFixed(0)} ms; with the same attack aimed at a plain closer instead ${c.toFixed(1)} ms (${(c / q).toFixed(2)}x: the attacker's own load on this machine)`)
     ctx.figure(`${name}: attack`, `${sources} sources x ${perSource} (${from[0]} .. ${from.at(-1)}), ${result.seconds.toFixed(1)} s: ${total} connections, ${answered} answered (RSA decryptions), sustained beyond the burst at most ${worst.rate.toFixed(2)}/s per source (${worst.from}: ${worst.answered} answers)`)
