@@ -59,7 +59,7 @@ export interface ServerOptions extends SessionOptions, Omit<ServerIdentityOption
    * is closed at once, unread, and reported: each waiting connection holds a file descriptor.
    */
   maxWaiting?: number
-  /** Per source address (IPv4, or IPv6 /64): handshakes at once, waiting, and failures allowed (docs/operations.md). */
+  /** Per source (an IPv4 /24 or IPv6 /64 by default): handshakes at once, waiting, the budget of handshakes without success, penalties (SPEC 7.3, docs/operations.md). */
   perSource?: SourceLimits
   /** sshd-style random early drop over unauthenticated connections (default full maxHandshakes + maxWaiting, start the lesser of 512 and full, rate 30). */
   maxStartups?: MaxStartups

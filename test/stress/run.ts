@@ -44,7 +44,7 @@ const SCENARIOS: Array<[string, Scenario, number]> = [
   ['faults', faultsScenario(), 45_000],
   ['flood', floodScenario(), 120_000],
   ['idle', sourcesScenario('idle', 5, 256), 90_000],
-  ['hellos', sourcesScenario('hello', 20, 16), 90_000],
+  ['hellos', sourcesScenario('hello', 20, 16), 150_000],
   ['long', longScenario(longGiB), 150_000],
 ]
 
