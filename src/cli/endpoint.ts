@@ -45,7 +45,8 @@ export async function listen(role: ListenRole, opts: SessionOptions, log: Log, o
   // A name such as localhost binds one of its addresses: say which (issue 10).
   const ip = typeof bound === 'object' && bound && bound.address !== role.address.host ? ` (bound to ${bound.address})` : ''
   // Printed even with --quiet: it is how scripts learn the port (README "send and recv").
-  process.stderr.write(`listening on ${formatAddress({ host: role.address.host, port } satisfies Address)}${ip}\n`)
+  const address = formatAddress({ host: role.address.host, port } satisfies Address)
+  log.listening({ address, port }, `listening on ${address}${ip}`)
   return server
 }
 
