@@ -48,8 +48,8 @@ export function errorReport(err: unknown): ErrorReport {
 /** Where the final failure goes instead of the stderr line (events.ts under --json), if set. */
 let errorSink: ((e: ErrorReport) => void) | undefined
 
-/** Send the final failure report (`reportError`, `reportInterrupt`) to `sink` rather than stderr. */
-export function routeErrors(sink: (e: ErrorReport) => void): void {
+/** Send the final failure report (`reportError`, `reportInterrupt`) to `sink` rather than stderr (undefined: stderr again). */
+export function routeErrors(sink: ((e: ErrorReport) => void) | undefined): void {
   errorSink = sink
 }
 
