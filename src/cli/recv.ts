@@ -44,6 +44,11 @@ export function recvBuilder<T>(y: Argv<T>): Argv<T> {
     .example('$0 recv --keep-open --json --output-dir inbox/', 'the same, with one JSON event per line on stdout (each with its transfer number)')
 }
 
+/** Issue 19 §2: the data goes to stdout (no DIR, FILE or --output-dir), so --json events go to stderr. */
+export function dataOnStdout(args: Pick<RecvArgs, 'file' | 'outputDir'>): boolean {
+  return args.outputDir === undefined && (args.file === undefined || args.file === '' || args.file === '-')
+}
+
 /** Where the data goes, decided (and checked) before listening, so a mistake fails at once. */
 async function destinationOf(args: RecvArgs): Promise<Destination> {
   const file = args.file === undefined || args.file === '' || args.file === '-' ? undefined : args.file
@@ -63,8 +68,7 @@ async function destinationOf(args: RecvArgs): Promise<Destination> {
 }
 
 export async function recv(args: RecvArgs): Promise<void> {
-  const toStdout = args.outputDir === undefined && (args.file === undefined || args.file === '' || args.file === '-')
-  const out = createOutput({ json: args.json === true, quiet: args.quiet === true, command: 'recv', dataOnStdout: toStdout })
+  const out = createOutput({ json: args.json === true, quiet: args.quiet === true, command: 'recv', dataOnStdout: dataOnStdout(args) })
   const dest = await destinationOf(args)
   if (args.keepOpen && dest.kind !== 'directory') throw new UsageError('--keep-open needs a directory to receive into: --output-dir DIR (or an existing DIR)')
   const session = sessionOptions(args) // flag errors before key errors

@@ -53,6 +53,11 @@ export function routeErrors(sink: ((e: ErrorReport) => void) | undefined): void 
   errorSink = sink
 }
 
+/** Whether a command already routed the final failure report (`routeErrors`). */
+export function errorsRouted(): boolean {
+  return errorSink !== undefined
+}
+
 /** An interrupt (signals.ts): the stderr line, or the sink's event with the signal as its code. */
 export function reportInterrupt(signal: 'SIGINT' | 'SIGTERM', line: string): void {
   if (errorSink) errorSink({ code: signal, exit: EXIT_SIGNAL[signal], message: line.replace(/^secure-pipe: /, '').replace(/ \(\w+\)$/, '') })

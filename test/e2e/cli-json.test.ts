@@ -109,6 +109,16 @@ t.test('issue 19 §2: a failure is the final error event, with code and exit sta
   t.equal(usage.stderr, '')
   t.match(parseEvents(t, usage.stdout), [{ event: 'error', code: 'ERR_USAGE', exit: 2, final: true, message: /--retry/ }])
 
+  // Found by the parser, before any handler runs: still an event, on the command's stream.
+  const unknown = await spawnCli(t, ['send', '--json', '--bogus', file]).done
+  t.equal(unknown.code, 2)
+  t.equal(unknown.stderr, '')
+  t.match(parseEvents(t, unknown.stdout), [{ event: 'error', command: 'send', code: 'ERR_USAGE', exit: 2, final: true, message: /unknown option --bogus/ }])
+  const toStdout = await spawnCli(t, ['recv', '--json', '-', '--bogus']).done
+  t.equal(toStdout.code, 2)
+  t.equal(toStdout.stdout.length, 0, 'recv -: nothing on stdout, the data stream')
+  t.match(parseEvents(t, toStdout.stderr), [{ event: 'error', command: 'recv', code: 'ERR_USAGE', exit: 2 }])
+
   // The receiver refuses: recv FILE exists. The sender's error event carries the receiver's code.
   const existing = join(tempDir(t), 'exists.bin')
   writeFileSync(existing, 'already here')
