@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
-import { ROOT } from './cli.js'
+import { ROOT, waitFor, type CliProcess } from './cli.js'
 
 export const SCHEMA_PATH = join(ROOT, 'docs', 'events.schema.json')
 
@@ -41,4 +41,23 @@ export function parseEvents(t: Asserts, text: string | Buffer): JsonEvent[] {
 /** The events named `name`. */
 export function eventsNamed(events: readonly JsonEvent[], name: string): JsonEvent[] {
   return events.filter(e => e.event === name)
+}
+
+/** Everything a child has written to stdout so far (collect from spawn time on). */
+export function stdoutOf(p: CliProcess): () => string {
+  let text = ''
+  p.child.stdout!.on('data', (c: Buffer) => { text += c.toString() })
+  return () => text
+}
+
+/** Wait for the `listening` event in `text()` and return its port. */
+export async function listeningPort(p: CliProcess, text: () => string): Promise<number> {
+  let port = 0
+  await waitFor(() => {
+    const m = /"event":"listening"[^\n]*"port":(\d+)/.exec(text())
+    if (m) port = Number(m[1])
+    return port > 0 || p.child.exitCode !== null
+  }, 'the listening event')
+  if (port === 0) throw new Error(`the command exited before listening: ${p.stderr()}`)
+  return port
 }
