@@ -72,7 +72,9 @@ export async function send(args: SendArgs): Promise<void> {
       const delayMs = policy.delayMs(n)
       const error = errorReport(err)
       out.emit('retry', { attempt: n, retries: policy.retries, delayMs, error }, `secure-pipe: attempt ${n} of ${policy.retries + 1} failed: ${error.message} (${error.code}); trying again in ${(delayMs / 1000).toFixed(1)} s`)
+      const release = onInterrupt(() => {}) // Ctrl-C while waiting: exit 130 with its line, as during an attempt
       await new Promise(resolve => setTimeout(resolve, delayMs))
+      release()
     }
   }
 }
