@@ -82,7 +82,7 @@ async function killMidTransfer(t: Test, fraction: number): Promise<void> {
   mkdirSync(join(src, 'small'), { recursive: true })
   let total = 0
   // Large against the kernel's socket buffers (a few MiB on loopback), whose bytes die with the receiver.
-  for (const [name, size] of [['a.bin', 16 << 20], ['b.bin', 12 << 20], ['c.bin', 8 << 20]] as const) { await writeRandomFile(join(src, name), size); total += size }
+  for (const [name, size] of [['a.bin', 24 << 20], ['b.bin', 16 << 20], ['c.bin', 8 << 20]] as const) { await writeRandomFile(join(src, name), size); total += size }
   for (let i = 0; i < 20; i++) { await writeRandomFile(join(src, 'small', `s${i}.bin`), 10_000); total += 10_000 }
   const inbox = join(base, 'inbox')
   mkdirSync(inbox)
@@ -120,7 +120,7 @@ async function killMidTransfer(t: Test, fraction: number): Promise<void> {
   t.ok(proxy.bytes < total * 1.3, `bytes on the wire: ${proxy.bytes} for a ${total}-byte tree (${(proxy.bytes / total).toFixed(3)}x, under 1.3x)`)
 }
 
-// a.bin (16 MiB) is the first file: at 40 % it is partial and nothing else is on disk.
+// a.bin (24 MiB) is the first file: at 40 % it is partial and nothing else is on disk.
 t.test('issue 19 §3: the receiver killed mid-transfer (one partial file) and started again: one send --retry 5 completes, resumed, under 1.3x the bytes', t => killMidTransfer(t, 0.4))
 
 // At 55 % a.bin is complete and b.bin partial: the receiver offers both (SPEC 8.6).
