@@ -6,6 +6,7 @@
 import { connect, createServer, type FailureReport, type SecureServer, type SecureStream, type ServerOptions } from '../index.js'
 import { formatAddress, type Address } from './address.js'
 import { connectError, listenError, refusedKeyNote } from './net-messages.js'
+import { inheritedSocket } from './socket-activation.js'
 import type { Role } from './options.js'
 import { formatError, type Log } from './report.js'
 
@@ -36,16 +37,21 @@ type ListenRole = Extract<Role, { mode: 'listen' }>
 export async function listen(role: ListenRole, opts: SessionOptions, log: Log, onStream: (s: SecureStream) => void): Promise<SecureServer> {
   const server = createServer({ ...opts, privateKey: role.privateKey, authorizedKeys: role.authorizedKeys }, onStream)
   server.on('handshakeFailures', (r: FailureReport) => log.warn(failureLine(r)))
+  const fd = inheritedSocket()
   await new Promise<void>((resolve, reject) => {
     server.once('error', err => reject(listenError(err, role)))
-    server.listen(role.address.port, role.address.host, () => resolve())
+    // Issue 19 §4: a socket passed by systemd (LISTEN_FDS) takes the place of the --listen address.
+    if (fd !== undefined) server.listen({ fd }, () => resolve())
+    else server.listen(role.address.port, role.address.host, () => resolve())
   })
   const bound = server.address()
   const port = typeof bound === 'object' && bound ? bound.port : role.address.port
+  const host = fd !== undefined && typeof bound === 'object' && bound ? bound.address : role.address.host
   // A name such as localhost binds one of its addresses: say which (issue 10).
-  const ip = typeof bound === 'object' && bound && bound.address !== role.address.host ? ` (bound to ${bound.address})` : ''
+  const ip = fd !== undefined ? ' (socket passed by the service manager)' : typeof bound === 'object' && bound && bound.address !== role.address.host ? ` (bound to ${bound.address})` : ''
   // Printed even with --quiet: it is how scripts learn the port (README "send and recv").
-  process.stderr.write(`listening on ${formatAddress({ host: role.address.host, port } satisfies Address)}${ip}\n`)
+  const address = formatAddress({ host, port } satisfies Address)
+  log.listening({ address, port }, `listening on ${address}${ip}`)
   return server
 }
 

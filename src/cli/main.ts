@@ -18,8 +18,9 @@ import { pins, pinsBuilder } from './pins.js'
 import { revoke, revokeBuilder, type RevokeArgs } from './revoke.js'
 import { unpin, unpinBuilder, type UnpinArgs } from './unpin.js'
 import { keygen, keygenBuilder, type KeygenArgs } from './keygen.js'
-import { recv, recvBuilder, type RecvArgs } from './recv.js'
-import { EXIT_OK, reportError } from './report.js'
+import { createOutput } from './events.js'
+import { dataOnStdout, recv, recvBuilder, type RecvArgs } from './recv.js'
+import { errorsRouted, EXIT_OK, reportError } from './report.js'
 import { usageSentence } from './usage.js'
 import { send, sendBuilder, type SendArgs } from './send.js'
 
@@ -99,8 +100,26 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
     await cli(argv).parseAsync()
     return EXIT_OK
   } catch (err) {
+    if (argv.includes('--json')) routeParseErrors(argv)
     return reportError(err)
   }
+}
+
+/**
+ * Issue 19 §2: with --json, a usage error that yargs finds before any handler runs is an `error`
+ * event too, on the stream the command's events use (stderr for `recv` writing to stdout).
+ */
+function routeParseErrors(argv: string[]): void {
+  if (errorsRouted()) return
+  const command = COMMANDS.find(c => argv.includes(c))
+  let toStdout = false
+  if (command === 'recv') {
+    try {
+      const a = recvBuilder(yargs(argv.slice(argv.indexOf('recv') + 1))).help(false).version(false).exitProcess(false).parseSync() as RecvArgs & { _: unknown[] }
+      toStdout = dataOnStdout({ file: a.file ?? (a._[0] === undefined ? undefined : String(a._[0])), outputDir: a.outputDir })
+    } catch { /* unparseable: stdout */ }
+  }
+  createOutput({ json: true, quiet: false, command: command ?? 'secure-pipe', dataOnStdout: toStdout })
 }
 
 /**

@@ -2,6 +2,9 @@
  * Progress on stderr (a cli-progress bar) and the one-line transfer summary (issue 3).
  * With a known size the bar shows percentage and ETA; otherwise bytes and rate only.
  */
+import type { Outcome } from '../index.js'
+import type { EventFields } from './events.js'
+
 // cli-progress is loaded only when a display is wanted: scripts and pipes never pay for it.
 
 export interface Progress {
@@ -63,4 +66,10 @@ export function formatRate(bytesPerSecond: number): string {
 export function summaryLine(verb: string, bytes: number, startedAt: number, peer: string, extra = '', what = ''): string {
   const seconds = Math.max((performance.now() - startedAt) / 1000, 0.001)
   return `${verb} ${what}${bytes} bytes (${formatBytes(bytes)}) in ${seconds.toFixed(2)} s, ${formatRate(bytes / seconds)}, peer ${peer}${extra}`
+}
+
+/** The `summary` event's fields (events.ts) for the same transfer as `summaryLine`. */
+export function summaryFields(r: { files: number, bytes: number, resumedBytes: number, outcome: Outcome }, entries: number, startedAt: number, fingerprint: string, where?: string): EventFields['summary'] {
+  const seconds = Math.max((performance.now() - startedAt) / 1000, 0.001)
+  return { entries, files: r.files, bytes: r.bytes, resumedBytes: r.resumedBytes, seconds: Number(seconds.toFixed(3)), bytesPerSecond: Math.round(r.bytes / seconds), fingerprint, outcome: r.outcome, ...(where === undefined ? {} : { where }) }
 }

@@ -6,16 +6,18 @@
  */
 import { mkdir, stat } from 'node:fs/promises'
 import type { Argv } from 'yargs'
-import { checkOutputFile, ioError, receiveEntries, sha256Line, UsageError, type Destination, type ReceiveOptions } from '../index.js'
+import { checkOutputFile, ioError, receiveEntries, sha256Line, UsageError, type Destination, type ReceiveOptions, type ReceiveReport } from '../index.js'
 import { listen, openStream, type SecureStream } from './endpoint.js'
 import { resolveRole, sessionOptions, transferOptions, wantProgress, type Role, type SessionFlags, type TransferArgs } from './options.js'
-import { createProgress, formatBytes, summaryLine, type Progress } from './progress.js'
-import { createLog, formatError, type Log } from './report.js'
+import { createOutput, jsonOption, progressEvents, type Output } from './events.js'
+import { createProgress, formatBytes, summaryFields, summaryLine, type Progress } from './progress.js'
+import { errorReport, formatError } from './report.js'
 import { countOf } from './send.js'
 import { onInterrupt } from './signals.js'
 import { refuseTerminalOutput } from './terminal.js'
 
 export interface RecvArgs extends TransferArgs {
+  json?: boolean
   file?: string
   force?: boolean
   keepOpen?: boolean
@@ -27,7 +29,7 @@ export interface RecvArgs extends TransferArgs {
 export const SERVE_IDLE_TIMEOUT_MS = 60_000
 
 export function recvBuilder<T>(y: Argv<T>): Argv<T> {
-  return transferOptions(y)
+  return jsonOption(transferOptions(y))
     .positional('file', { type: 'string', describe: 'an existing DIR (entries under their names), a FILE (exactly one file), or - / nothing for stdout' })
     .option('force', { alias: 'f', type: 'boolean', describe: 'replace existing files (only after each one\'s complete transfer; links are replaced, never followed)' })
     .option('output-dir', { alias: 'o', type: 'string', describe: 'directory for the received entries (created if missing)' })
@@ -39,6 +41,12 @@ export function recvBuilder<T>(y: Argv<T>): Argv<T> {
     .example('$0 recv --listen 127.0.0.1:0 --quiet inbox/', 'pick a free port; read it from the "listening on" line')
     .example('$0 recv --connect host:7070 inbox/', 'fetch from a listening `send --listen`')
     .example('$0 recv --keep-open --output-dir inbox/', 'a drop box: receive transfers until Ctrl-C')
+    .example('$0 recv --keep-open --json --output-dir inbox/', 'the same, with one JSON event per line on stdout (each with its transfer number)')
+}
+
+/** Issue 19 §2: the data goes to stdout (no DIR, FILE or --output-dir), so --json events go to stderr. */
+export function dataOnStdout(args: Pick<RecvArgs, 'file' | 'outputDir'>): boolean {
+  return args.outputDir === undefined && (args.file === undefined || args.file === '' || args.file === '-')
 }
 
 /** Where the data goes, decided (and checked) before listening, so a mistake fails at once. */
@@ -60,11 +68,11 @@ async function destinationOf(args: RecvArgs): Promise<Destination> {
 }
 
 export async function recv(args: RecvArgs): Promise<void> {
+  const out = createOutput({ json: args.json === true, quiet: args.quiet === true, command: 'recv', dataOnStdout: dataOnStdout(args) })
   const dest = await destinationOf(args)
   if (args.keepOpen && dest.kind !== 'directory') throw new UsageError('--keep-open needs a directory to receive into: --output-dir DIR (or an existing DIR)')
   const session = sessionOptions(args) // flag errors before key errors
   const role = await resolveRole(args, 'listen')
-  const log = createLog(args.quiet === true)
   const active = new Set<SecureStream>()
   let progress: Progress | undefined
   const release = onInterrupt(() => { progress?.stop(); for (const s of active) s.destroy() })
@@ -72,34 +80,41 @@ export async function recv(args: RecvArgs): Promise<void> {
   try {
     if (args.keepOpen) {
       if (role.mode !== 'listen') throw new UsageError('--keep-open serves transfers as the listening side; drop --connect')
-      await serveForever(role, { idleTimeoutMs: SERVE_IDLE_TIMEOUT_MS, ...session }, dest, opts, active, log, args.sha256 === true)
+      await serveForever(role, { idleTimeoutMs: SERVE_IDLE_TIMEOUT_MS, ...session }, dest, opts, active, out, args.sha256 === true)
     }
-    const stream = await openStream(role, session, log)
-    progress = await createProgress(wantProgress(args), 'recv')
-    await receiveOne(stream, dest, opts, active, log, progress, args.sha256 === true)
+    const stream = await openStream(role, session, out.log)
+    progress = out.json ? progressEvents(out) : await createProgress(wantProgress(args), 'recv')
+    await receiveOne(stream, dest, opts, active, out, progress, args.sha256 === true)
   } finally {
     progress?.stop()
     release()
   }
 }
 
-/** One transfer: progress with total, count and ETA once the plan is known, and the summary line. */
-async function receiveOne(stream: SecureStream, dest: Destination, opts: ReceiveOptions, active: Set<SecureStream>, log: Log, progress: Progress, sha256: boolean): Promise<void> {
+/** One transfer: progress with total, count and ETA once the plan is known, and the summary line (or their events). */
+async function receiveOne(stream: SecureStream, dest: Destination, opts: ReceiveOptions, active: Set<SecureStream>, out: Output, progress: Pick<Progress, 'plan' | 'update' | 'stop'>, sha256: boolean): Promise<void> {
   active.add(stream)
+  const fingerprint = stream.peerFingerprint ?? 'unknown'
+  out.emit('connected', { peer: stream.remoteAddress, fingerprint })
   const startedAt = performance.now()
   let already = 0
   try {
     const report = await receiveEntries(stream, dest, {
       ...opts,
-      onPlan: plan => { already = plan.resumedBytes; if (plan.entries[0]?.type !== 'stream') progress.plan(plan.bytes + plan.resumedBytes, `recv ${countOf(plan.entries)}`) },
+      onPlan: plan => {
+        already = plan.resumedBytes
+        out.emit('plan', { entries: plan.entries.length, files: plan.entries.filter(e => e.type === 'file').length, bytes: plan.bytes, resumedBytes: plan.resumedBytes })
+        if (plan.entries[0]?.type !== 'stream') progress.plan(plan.bytes + plan.resumedBytes, `recv ${countOf(plan.entries)}`)
+      },
       onProgress: bytes => progress.update(already + bytes),
-      ...(sha256 ? { onSha256: (name: string, hex: string) => log.info(sha256Line(hex, name || '-')) } : {}),
+      ...(sha256 ? { onSha256: (name: string, hex: string) => out.emit('sha256', { name: name || null, sha256: hex }, sha256Line(hex, name || '-')) } : {}),
     })
     progress.stop()
+    emitReceived(out, report)
     const named = report.entries[0]?.type !== 'stream'
     const resumed = report.resumedBytes > 0 ? `; ${report.resumedBytes} bytes (${formatBytes(report.resumedBytes)}) were already here (resumed)` : ''
     const outcome = report.outcome === 'durable' ? '' : ' (delivered, not durable)'
-    log.info(summaryLine('received', report.bytes, startedAt, stream.peerFingerprint ?? 'unknown', `${resumed}; into ${report.where}${outcome}`, named ? `${countOf(report.entries)}, ` : ''))
+    out.emit('summary', summaryFields(report, report.entries.length, startedAt, fingerprint, report.where), summaryLine('received', report.bytes, startedAt, fingerprint, `${resumed}; into ${report.where}${outcome}`, named ? `${countOf(report.entries)}, ` : ''))
   } catch (err) {
     stream.destroy() // no receipt: the sender reports that we may not have the data
     throw err
@@ -108,11 +123,22 @@ async function receiveOne(stream: SecureStream, dest: Destination, opts: Receive
   }
 }
 
-/** `--keep-open`: transfers run concurrently (no progress bar: they would overwrite each other), one summary line each. */
-async function serveForever(role: Extract<Role, { mode: 'listen' }>, session: SessionFlags & { idleTimeoutMs: number }, dest: Destination, opts: ReceiveOptions, active: Set<SecureStream>, log: Log, sha256: boolean): Promise<never> {
+/** Under --json: each entry made durable (or delivered), then the receipt that says so. */
+function emitReceived(out: Output, report: ReceiveReport): void {
+  if (!out.json) return
+  for (const e of report.entries) out.emit('entry', { name: e.type === 'stream' ? null : e.name, type: e.type, bytes: e.type === 'stream' ? report.bytes : e.size, outcome: report.outcome })
+  out.emit('receipt', { entries: report.entries.length, outcome: report.outcome })
+}
+
+/** `--keep-open`: transfers run concurrently (no progress bar: they would overwrite each other), one summary line each; events carry a transfer number. */
+async function serveForever(role: Extract<Role, { mode: 'listen' }>, session: SessionFlags & { idleTimeoutMs: number }, dest: Destination, opts: ReceiveOptions, active: Set<SecureStream>, out: Output, sha256: boolean): Promise<never> {
   const none = await createProgress(false, 'recv')
-  await listen(role, session, log, stream => {
-    receiveOne(stream, dest, opts, active, log, none, sha256).catch(err => log.warn(formatError(err).replace(/^secure-pipe: /, `secure-pipe: transfer from ${stream.remoteAddress} failed: `)))
+  let transfers = 0
+  await listen(role, session, out.log, stream => {
+    const one = out.with({ transfer: ++transfers })
+    receiveOne(stream, dest, opts, active, one, one.json ? progressEvents(one) : none, sha256).catch(err => {
+      one.emit('error', { ...errorReport(err), final: false }, formatError(err).replace(/^secure-pipe: /, `secure-pipe: transfer from ${stream.remoteAddress} failed: `))
+    })
   })
   return new Promise<never>(() => {}) // until a signal ends the process (exit 130/143)
 }

@@ -36,22 +36,54 @@ export function formatError(err: unknown): string {
   return `secure-pipe: unexpected error: ${oneLine(what)}; set SECURE_PIPE_DEBUG=1 for a stack trace (${code})`
 }
 
+/** A failure as data (issue 19, `--json`): the code, the exit status and the one-line message. */
+export interface ErrorReport { code: string, exit: number, message: string }
+
+export function errorReport(err: unknown): ErrorReport {
+  const line = formatError(err).replace(/^secure-pipe: /, '')
+  const m = / \((\w+)\)$/.exec(line)
+  return { code: m?.[1] ?? 'ERR_UNEXPECTED', exit: exitCodeFor(err), message: m ? line.slice(0, m.index) : line }
+}
+
+/** Where the final failure goes instead of the stderr line (events.ts under --json), if set. */
+let errorSink: ((e: ErrorReport) => void) | undefined
+
+/** Send the final failure report (`reportError`, `reportInterrupt`) to `sink` rather than stderr (undefined: stderr again). */
+export function routeErrors(sink: ((e: ErrorReport) => void) | undefined): void {
+  errorSink = sink
+}
+
+/** Whether a command already routed the final failure report (`routeErrors`). */
+export function errorsRouted(): boolean {
+  return errorSink !== undefined
+}
+
+/** An interrupt (signals.ts): the stderr line, or the sink's event with the signal as its code. */
+export function reportInterrupt(signal: 'SIGINT' | 'SIGTERM', line: string): void {
+  if (errorSink) errorSink({ code: signal, exit: EXIT_SIGNAL[signal], message: line.replace(/^secure-pipe: /, '').replace(/ \(\w+\)$/, '') })
+  else process.stderr.write(line + '\n')
+}
+
 /** Print the failure line (and a stack with SECURE_PIPE_DEBUG=1); return the exit code. */
 export function reportError(err: unknown): number {
+  if (errorSink) { errorSink(errorReport(err)); return exitCodeFor(err) }
   process.stderr.write(formatError(err) + '\n')
   if (process.env.SECURE_PIPE_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n')
   return exitCodeFor(err)
 }
 
-/** Informational lines (listening, summaries) and warnings; `quiet` silences only the former. */
+/** Informational lines (summaries) and warnings; `quiet` silences only the former. */
 export interface Log {
   info(line: string): void
   warn(line: string): void
+  /** The `listening on` line (`where`: HOST:PORT with the real port): printed even with --quiet, it is how scripts learn the port. */
+  listening(where: { address: string, port: number }, line: string): void
 }
 
 export function createLog(quiet: boolean): Log {
   return {
     info: line => { if (!quiet) process.stderr.write(line + '\n') },
     warn: line => { process.stderr.write(line + '\n') },
+    listening: (_where, line) => { process.stderr.write(line + '\n') },
   }
 }

@@ -5,14 +5,14 @@
  *
  * @example const release = onInterrupt(() => stream.destroy()); ...; release()
  */
-import { EXIT_SIGNAL } from './report.js'
+import { EXIT_SIGNAL, reportInterrupt } from './report.js'
 
 type Signal = keyof typeof EXIT_SIGNAL
 
 export function onInterrupt(teardown: () => void): () => void {
   const handler = (signal: Signal): void => {
     try { teardown() } catch { /* exiting anyway */ }
-    process.stderr.write(`secure-pipe: interrupted by ${signal}; any transfer in progress was abandoned and its partial output removed (${signal})\n`)
+    reportInterrupt(signal, `secure-pipe: interrupted by ${signal}; any transfer in progress was abandoned and its partial output removed (${signal})`)
     process.exit(EXIT_SIGNAL[signal])
   }
   const signals: Signal[] = ['SIGINT', 'SIGTERM']
