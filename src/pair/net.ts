@@ -39,6 +39,7 @@ export interface PairResult {
   written: WrittenLine[]
 }
 
+/** What `listenPair` needs: the key home, where to listen, and limits (test seams last). */
 export interface ListenPairOptions {
   home: KeyHome
   host?: string
@@ -165,6 +166,7 @@ export async function listenPair(opts: ListenPairOptions): Promise<PairListener>
   }
 }
 
+/** What `pairWith` needs: the key home, the listener's address, the code and what to pin it as. */
 export interface PairWithOptions {
   home: KeyHome
   host: string

@@ -25,7 +25,7 @@ async function listen(t: TapTest, home: KeyHome, extra: Partial<ListenPairOption
   return l
 }
 function homes(t: TapTest): { r: KeyHome, s: KeyHome } {
-  return { r: pairHome(t), s: pairHome(t) }
+  return { r: pairHome(t, 0), s: pairHome(t, 1) }
 }
 
 function sender(s: KeyHome, port: number, code = CODE, bothWays = false) {
@@ -103,7 +103,7 @@ t.test('R to S: DONE altered, the last message: S fails with ERR_AUTH and writes
 
 t.test('a man in the middle with its own SPAKE2 and a guessed code (its one online guess): ERR_AUTH on both ends, nothing written', async t => {
   const { r, s } = homes(t)
-  const evil = pairHome(t)
+  const evil = pairHome(t, 2)
   const l = await listen(t, r)
   const guess = await pairPassword(OTHER)
   const server = createServer({ allowHalfOpen: true }, async victim => {

@@ -3,7 +3,7 @@
  * man in the middle that relays frames and lets a test alter them, and raw frame clients, all
  * built from the library's own framing and message functions, on 127.0.0.0/8 only.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { once } from 'node:events'
 import { tmpdir } from 'node:os'
@@ -13,12 +13,25 @@ import { FrameChannel } from '../../src/pair/channel.js'
 import { FrameDecoder, frameHeader } from '../../src/framing/frame.js'
 import type { Teardown } from './cli.js'
 
-/** A key home with a 2048-bit identity, removed at teardown. */
-export function pairHome(t: Teardown): KeyHome {
+// Identities are made once per test file (2048 bits, at test time) and copied into each new home.
+const made: KeyHome[] = []
+
+/** A fresh key home holding identity number `which` (0, 1, 2: distinct keys), removed at teardown. */
+export function pairHome(t: Teardown, which = 0): KeyHome {
   const dir = mkdtempSync(join(tmpdir(), 'secure-pipe-pair-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const home = keyHome({ SECURE_PIPE_HOME: join(dir, 'home') })
-  initIdentity(home, { bits: 2048 })
+  if (!made[which]) {
+    const originDir = mkdtempSync(join(tmpdir(), 'secure-pipe-pair-id-'))
+    process.once('exit', () => rmSync(originDir, { recursive: true, force: true }))
+    const origin = keyHome({ SECURE_PIPE_HOME: join(originDir, 'home') })
+    initIdentity(origin, { bits: 2048 })
+    made[which] = origin
+  }
+  mkdirSync(home.dir, { mode: 0o700 })
+  copyFileSync(made[which]!.identity, home.identity)
+  chmodSync(home.identity, 0o600)
+  copyFileSync(made[which]!.identityPub, home.identityPub)
   return home
 }
 
