@@ -51,13 +51,12 @@ export async function pairPassword(code: string): Promise<bigint> {
 /** The peer's key as it arrived sealed: its line as sent, the key, its comment and fingerprint. */
 export interface PeerIdentity { key: KeyObject, comment: string, fingerprint: string }
 
-/** What both machines take: w (pairPassword), this machine's id line, and test seams. */
+/** What both machines take: w (pairPassword), this machine's id line, and a test seam. */
 export interface ExchangeOptions {
   password: bigint
   /** This machine's `identity.pub` line (`ssh-rsa BASE64 COMMENT`). */
   idLine: string
-  /** Fixed SPAKE2 scalar: vectors only. */
-  scalar?: bigint
+  /** Test seam (vectors): the source of SPAKE2's 48 random bytes. */
   random?: RandomSource
 }
 
@@ -74,7 +73,7 @@ abstract class Exchange {
   constructor(role: 'A' | 'B', opts: ExchangeOptions) {
     this.idLine = Buffer.from(opts.idLine.trim(), 'utf8')
     if (this.idLine.length > PAIR_ID_MAX) throw new RangeError(`the id line is over ${PAIR_ID_MAX} bytes`)
-    this.spake = new Spake2({ role, w: opts.password, idA: PAIR_ID_A, idB: PAIR_ID_B, ...(opts.scalar !== undefined ? { scalar: opts.scalar } : {}), ...(opts.random ? { random: opts.random } : {}) })
+    this.spake = new Spake2({ role, w: opts.password, idA: PAIR_ID_A, idB: PAIR_ID_B, ...(opts.random ? { random: opts.random } : {}) })
   }
 
   /** Run `step`; any throw kills the machine and wipes its keys. One step at a time, in order. */
