@@ -12,11 +12,9 @@
  *   const s = new PairSender({ password: await pairPassword(code), idLine, bothWays: false })
  *   send(s.hello()); send(s.onReply(await next())); const peer = s.onDone(await next())
  */
-import { scrypt } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
-import { promisify } from 'node:util'
 import { ccmOpen, ccmSeal } from '../crypto/ccm.js'
-import { equalConstantTime, hkdf, RunningSha256, sha256 } from '../crypto/kdf.js'
+import { equalConstantTime, hkdf, RunningSha256, scryptKey, sha256 } from '../crypto/kdf.js'
 import type { RandomSource } from '../crypto/random.js'
 import { Spake2, spake2PasswordScalar, wipeSpake2Keys, type Spake2Keys } from '../crypto/spake2.js'
 import { AuthError } from '../errors.js'
@@ -36,11 +34,9 @@ const INFO_RECEIVER = 'secure-pipe pair v1 receiver id'
 /** SPEC 14.5: each sealing key seals one message, so the nonce is fixed. */
 const NONCE = Buffer.alloc(12)
 
-const scryptAsync = promisify(scrypt) as (password: Buffer, salt: Buffer, length: number, opts: object) => Promise<Buffer>
-
-/** SPEC 14.2: w from a normalized code (code.ts), on the thread pool (scrypt takes ~0.1 s and 32 MiB). */
+/** SPEC 14.2: w from a normalized code (code.ts), on the thread pool (scrypt: 32 MiB, a fraction of a second). */
 export async function pairPassword(code: string): Promise<bigint> {
-  const out = await scryptAsync(Buffer.from(code, 'ascii'), PAIR_SCRYPT_SALT, PAIR_SCRYPT_LENGTH, { ...PAIR_SCRYPT, maxmem: 256 * PAIR_SCRYPT.N * PAIR_SCRYPT.r })
+  const out = await scryptKey(Buffer.from(code, 'ascii'), PAIR_SCRYPT_SALT, PAIR_SCRYPT_LENGTH, PAIR_SCRYPT)
   try {
     return spake2PasswordScalar(out)
   } finally {
