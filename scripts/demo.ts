@@ -1,7 +1,7 @@
 /**
  * `npm run demo` (issues 3, 10): the whole path a user takes, through the real CLI, on two
- * throwaway key homes standing in for two machines (never the user's own home): `init` and `id`
- * on each, `authorize` the sender on the receiver, `pin` the receiver on the sender, then
+ * throwaway key homes standing in for two machines (never the user's own home): `init` on each,
+ * `pair --listen` on the receiver and `pair` with its code on the sender (issue 19), then
  * `recv --listen` on a free port (read from its `listening on` line) and `send --connect` of a
  * generated 64 MiB file, checking the SHA-256 on both ends.
  */
@@ -19,7 +19,7 @@ const SIZE = 64 * 1024 * 1024
 interface Exit { code: number | null, stdout: string, stderr: string }
 
 /** Run the CLI with `home` as its key home; stdout is collected, stderr echoed. */
-function cli(home: string, args: string[]): { child: ChildProcess, stderr: () => string, done: Promise<Exit> } {
+function cli(home: string, args: string[]): { child: ChildProcess, stdout: () => string, stderr: () => string, done: Promise<Exit> } {
   console.log(`[${home.replace(/.*-/, '')}] $ secure-pipe ${args.join(' ')}`)
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SECURE_PIPE_HOME: home } })
   let out = ''
@@ -27,7 +27,7 @@ function cli(home: string, args: string[]): { child: ChildProcess, stderr: () =>
   child.stdout!.setEncoding('utf8').on('data', (c: string) => { out += c; process.stdout.write(c) })
   child.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; process.stderr.write(c) })
   const done = new Promise<Exit>(resolve => child.once('close', code => resolve({ code, stdout: out, stderr: err })))
-  return { child, stderr: () => err, done }
+  return { child, stdout: () => out, stderr: () => err, done }
 }
 
 async function ok(home: string, args: string[]): Promise<string> {
@@ -36,16 +36,34 @@ async function ok(home: string, args: string[]): Promise<string> {
   return r.stdout
 }
 
-/** Two homes that know each other, as the README's quick start leaves two machines. */
+/**
+ * Two homes that know each other, as the README's quick start leaves two machines: `init` on
+ * each, then `pair --listen` on the receiver and `pair 127.0.0.1:PORT CODE` on the sender with
+ * the code it printed. How long the pairing took, end to end, is printed.
+ */
 async function setUpHomes(dir: string): Promise<{ sender: string, receiver: string }> {
   const sender = join(dir, 'home-sender')
   const receiver = join(dir, 'home-receiver')
   for (const home of [sender, receiver]) await ok(home, ['init', '--bits', '2048'])
-  const senderId = (await ok(sender, ['id'])).trim()
-  const receiverId = (await ok(receiver, ['id'])).trim()
-  await ok(receiver, ['authorize', senderId])
-  await ok(sender, ['pin', '127.0.0.1', receiverId])
+  const started = performance.now()
+  const listener = cli(receiver, ['pair', '--listen', '127.0.0.1:0'])
+  const port = await waitForPort(listener)
+  const code = await waitForCode(listener)
+  await ok(sender, ['pair', `127.0.0.1:${port}`, code])
+  const r = await listener.done
+  if (r.code !== 0) throw new Error(`pair --listen failed with exit ${r.code}`)
+  console.log(`paired in ${((performance.now() - started) / 1000).toFixed(2)} s, end to end (both processes' start included)`)
   return { sender, receiver }
+}
+
+async function waitForCode(p: ReturnType<typeof cli>): Promise<string> {
+  for (let i = 0; i < 1500; i++) {
+    const m = /pairing code: (\S+)/.exec(p.stdout())
+    if (m) return m[1]!
+    if (p.child.exitCode !== null) break
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+  throw new Error(`pair --listen printed no code: ${p.stderr()}`)
 }
 
 async function writeRandom(path: string, size: number): Promise<string> {
@@ -74,7 +92,7 @@ async function waitForPort(p: ReturnType<typeof cli>): Promise<number> {
     if (p.child.exitCode !== null) break
     await new Promise(resolve => setTimeout(resolve, 20))
   }
-  throw new Error(`recv did not start listening: ${p.stderr()}`)
+  throw new Error(`no 'listening on' line: ${p.stderr()}`)
 }
 
 async function main(): Promise<number> {

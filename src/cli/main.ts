@@ -14,6 +14,7 @@ import { fingerprintBuilder, printFingerprint, type FingerprintArgs } from './fi
 import { id, idBuilder } from './id.js'
 import { init, initBuilder, type InitArgs } from './init.js'
 import { pin, pinBuilder, type PinArgs } from './pin.js'
+import { pair, pairBuilder, type PairArgs } from './pair.js'
 import { pins, pinsBuilder } from './pins.js'
 import { revoke, revokeBuilder, type RevokeArgs } from './revoke.js'
 import { unpin, unpinBuilder, type UnpinArgs } from './unpin.js'
@@ -37,7 +38,7 @@ const EPILOGUE = `Exit codes: 0 success; 1 unexpected; 2 usage, file or key prob
 4 integrity, framing, truncation or receipt mismatch; 5 network or timeout; 130/143 interrupted (SIGINT/SIGTERM).
 Keys live in $SECURE_PIPE_HOME, else the platform's config directory (~/.config/secure-pipe on Linux).`
 
-const COMMANDS = ['init', 'id', 'authorize', 'authorized', 'revoke', 'pin', 'pins', 'unpin', 'keygen', 'fingerprint', 'send', 'recv']
+const COMMANDS = ['init', 'id', 'authorize', 'authorized', 'revoke', 'pin', 'pins', 'unpin', 'keygen', 'fingerprint', 'send', 'recv', 'pair']
 
 /** yargs reports usage problems here, rewritten as sentences; errors from our handlers pass through unchanged. */
 function failHandler(argv: string[], options: () => string[]) {
@@ -60,6 +61,7 @@ function cli(argv: string[]) {
     .command('init', 'create this machine\'s identity (one key pair for both roles) in the key home', initBuilder,
       argv => init(argv as unknown as InitArgs))
     .command('id', 'print this machine\'s public key as one line to give to peers, and its fingerprint', idBuilder, () => id())
+    .command('pair [target] [code..]', 'first contact by a one-time code: --listen prints one; HOST CODE on the other machine records both keys', pairBuilder, argv => pair(argv as unknown as PairArgs))
     .command('authorize <key..>', 'allow the peer with this public key (file or pasted line) to connect to this machine', authorizeBuilder,
       argv => authorize(argv as unknown as AuthorizeArgs))
     .command('authorized', 'list the keys allowed to connect', authorizedBuilder, () => authorized())

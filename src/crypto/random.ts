@@ -1,5 +1,5 @@
 /** The one source of randomness. Tests may inject a deterministic one through documented test-only options. */
-import { randomBytes, randomFillSync } from 'node:crypto'
+import { randomBytes, randomFillSync, randomInt } from 'node:crypto'
 
 export type RandomSource = (length: number) => Buffer
 
@@ -20,4 +20,9 @@ export const secureRandom: RandomSource = length => {
   pool.copy(out, 0, used, used + length)
   used += length
   return out
+}
+
+/** A uniform integer in [0, n) from the OS CSPRNG (node:crypto's randomInt: no modulo bias). */
+export function randomBelow(n: number): number {
+  return randomInt(n)
 }
