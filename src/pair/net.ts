@@ -4,8 +4,8 @@
  *
  * - holds the code for `codeTtlMs` and for ONE attempt: the first well-formed HELLO claims it,
  *   whatever the outcome; every later HELLO (and any after expiry) gets ABORT(used), ERR_AUTH;
- * - charges a per-source failure budget (server/budget.ts, the handshake's) for every
- *   connection that fails, and closes a source's connections unread while it has none left;
+ * - reserves a token of a per-source budget (server/budget.ts, the handshake's) for every
+ *   connection before reading it, given back only when the pairing succeeds; a source with none left is closed unread;
  * - bounds each connection by `handshakeTimeoutMs` and its frames by PAIR_FRAME_LIMIT.
  *
  * Writes: R records S's key only after cA verified, then sends DONE; S records R's key only
@@ -92,9 +92,9 @@ export async function listenPair(opts: ListenPairOptions): Promise<PairListener>
   const sockets = new Set<Socket>()
   const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, socket => {
     const source = sourceOf(socket.remoteAddress)
-    // Checked before a byte is read: a source out of budget, or a full listener, costs nothing.
-    if (budget.left(source) < 1 || sockets.size >= PAIR_MAX_CONNECTIONS) {
-      budget.charge(source)
+    // Checked before a byte is read: a full listener, or a source out of budget, costs nothing.
+    // The token is reserved now (issue 17 section 1) and given back only by a pairing that succeeds.
+    if (sockets.size >= PAIR_MAX_CONNECTIONS || !budget.take(source)) {
       socket.destroy()
       return
     }
@@ -110,23 +110,20 @@ export async function listenPair(opts: ListenPairOptions): Promise<PairListener>
     try {
       first = await channel.next()
     } catch {
-      budget.charge(source) // silence, a cut, an oversized frame: not an attempt, charged
-      channel.socket.destroy()
+      channel.socket.destroy() // silence, a cut, an oversized frame: not an attempt; its token stays spent
       return
     }
     if (!isPairMessage(first) || first[5] !== PAIR_MSG.hello) {
-      budget.charge(source)
       channel.finish(encodeAbort(PAIR_ABORT.malformed))
       return
     }
     if (state !== 'open') {
-      budget.charge(source)
       channel.finish(encodeAbort(PAIR_ABORT.used))
       return
     }
     state = 'claimed' // the one attempt: whatever follows, the code is spent
     const outcome = await attempt(channel, first)
-    if (outcome instanceof Error) budget.charge(source)
+    if (!(outcome instanceof Error)) budget.refund(source)
     end(outcome)
   }
 

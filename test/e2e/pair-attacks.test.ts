@@ -205,15 +205,15 @@ t.test('a second attempt while the first is in progress: the right code gets ERR
   t.notOk(wroteAnything(s), 'S wrote nothing')
 })
 
-t.test('the per-source failure budget: a source that failed too often is closed unread, even with a valid HELLO; another source still pairs', async t => {
+t.test('the per-source failure budget: a source (a /24) that failed too often is closed unread, even with a valid HELLO; another source still pairs', async t => {
   const { r, s } = homes(t)
   const l = await listen(t, r, { failureBurst: 2, failuresPerSecond: 0.001 })
   for (let i = 0; i < 2; i++) {
-    const junk = await rawClient(t, l.address.port, '127.0.0.2')
+    const junk = await rawClient(t, l.address.port, '127.0.1.2')
     junk.send(Buffer.from('not a pairing message'))
     t.equal((await junk.next())[5], PAIR_MSG.abort, `junk ${i + 1}: ABORT`)
   }
-  const late = await rawClient(t, l.address.port, '127.0.0.2')
+  const late = await rawClient(t, l.address.port, '127.0.1.2')
   late.send(new PairSender({ password: await pairPassword(CODE), idLine: ownIdLine(s), bothWays: false }).hello())
   await t.rejects(late.next(), /closed/, 'closed without an answer')
   const [got] = await Promise.all([l.result, sender(s, l.address.port)])
