@@ -7,24 +7,15 @@ import t from 'tap'
 import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { BIN, makeKeys, sha256, tempDir, waitFor, type Teardown, type TestKeys } from '../helpers/cli.js'
-import { skipUnless, startServe } from '../helpers/tunnel.js'
+import { freePort, skipUnless, startServe } from '../helpers/tunnel.js'
 
 const run = promisify(execFile)
 
 function skip(): string | false {
   return skipUnless('sshd', 'ssh', 'ssh-keygen') || (process.getuid?.() === 0 ? false : 'sshd needs root (privilege separation)')
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1')
-  await new Promise(resolve => s.once('listening', resolve))
-  const port = (s.address() as AddressInfo).port
-  await new Promise(resolve => s.close(resolve))
-  return port
 }
 
 /** sshd -D on 127.0.0.1:port with a fresh host key; `clientKey` (ssh-keygen's .pub) is the only authorized key. */

@@ -54,3 +54,12 @@ export async function countingTarget(t: Teardown, answer: (socket: Socket) => vo
   t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
   return target
 }
+
+/** A port nothing listens on now, for a third-party server that must be told its port. */
+export async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1')
+  await once(s, 'listening')
+  const port = (s.address() as AddressInfo).port
+  await new Promise(resolve => s.close(resolve))
+  return port
+}
