@@ -43,6 +43,7 @@ export function encodeTunnelStatus(status: TunnelStatus): Buffer {
 
 /** Take the status from the front of `q` once it is whole (null until then); a malformed one is `ERR_PROTOCOL`. */
 export function takeTunnelStatus(q: ByteQueue): TunnelStatus | null {
+  if (q.length === 0) return null
   const head = q.peek(Math.min(q.length, HEADER))
   if (head && !TUNNEL_MAGIC.subarray(0, Math.min(head.length, 4)).equals(head.subarray(0, 4))) {
     throw new ProtocolError('the server did not answer as a tunnel (SPEC 14.2): it is not running `secure-pipe serve`')
