@@ -38,8 +38,8 @@ export async function connectCommand(args: ConnectArgs): Promise<void> {
   const release = onInterrupt(() => stream.destroy())
   try {
     const report = await joinTunnel(stream, process.stdin, process.stdout).catch(err => { throw connectError(err, role) })
+    if (report.error) throw connectError(report.error, role) // one line: the error names R
     logTunnel(log, report, 'stdin', formatAddress(role.address))
-    if (report.error) throw connectError(report.error, role)
   } finally {
     release()
   }

@@ -68,8 +68,15 @@ export async function forward(args: ForwardArgs): Promise<void> {
 
 /** One local connection: a session to R, then the tunnel; errors name R (and the target, from its status). */
 async function tunnel(socket: Socket, role: Extract<Role, { mode: 'connect' }>, session: ReturnType<typeof sessionOptions>) {
+  let stream
   try {
-    return await joinTunnel(await openStream(role, session, createLog(true)), socket, socket)
+    stream = await openStream(role, session, createLog(true)) // its errors name R already
+  } catch (err) {
+    socket.destroy()
+    throw err
+  }
+  try {
+    return await joinTunnel(stream, socket, socket)
   } catch (err) {
     socket.destroy()
     throw connectError(err, role)
