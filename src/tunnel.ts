@@ -13,7 +13,7 @@
  */
 import { createConnection } from 'node:net'
 import { pipeline, type Readable, type Writable } from 'node:stream'
-import { NetworkError, ProtocolError, SecurePipeError, TimeoutError, toNetworkError } from './errors.js'
+import { NetworkError, ProtocolError, SecurePipeError, TimeoutError, TruncatedError, toNetworkError } from './errors.js'
 import type { SecureStream } from './session.js'
 import { ByteQueue } from './transfer/bytes.js'
 
@@ -152,7 +152,7 @@ function readStatus(stream: SecureStream, timeoutMs: number): Promise<{ status: 
     const done = (err: Error | null, status?: TunnelStatus): void => {
       clearTimeout(timer)
       stream.off('readable', onReadable).off('end', onEnd).off('error', done)
-      if (err) reject(err instanceof SecurePipeError ? err : toNetworkError(err))
+      if (err) reject(beforeStatus(err))
       else resolve({ status: status!, rest: q.drain() })
     }
     const onReadable = (): void => {
@@ -170,6 +170,17 @@ function readStatus(stream: SecureStream, timeoutMs: number): Promise<{ status: 
 }
 
 /**
+ * A session cut before the status: the server's caps (7.3) close a session over them right
+ * after its handshake, without a message; say so rather than only "truncated".
+ */
+function beforeStatus(err: Error): SecurePipeError {
+  const e = err instanceof SecurePipeError ? err : toNetworkError(err)
+  if (e.code !== 'ERR_TRUNCATED' && e.code !== 'ERR_NETWORK') return e
+  const message = `the server closed the session before its tunnel status (SPEC 14.2): it may be at its limit of tunnels for this key or in total, or stopping; its log says which (${e.message})`
+  return e.code === 'ERR_TRUNCATED' ? new TruncatedError(message, { cause: e }) : new NetworkError(message, { cause: e })
+}
+
+/**
  * Both directions, each one `pipeline`; resolves when both have ended (or either failed, which
  * tears down both). `plain` direction: `up` when `input` is the client's side, `down` when it is the target.
  */
@@ -184,6 +195,8 @@ function join(stream: SecureStream, input: Readable, output: Writable, startedAt
     const finish = (err?: Error | null): void => {
       if (err && !error) {
         error = err instanceof SecurePipeError ? err : toNetworkError(err)
+        // SPEC 14.3: at the client, a cut server direction is the server's idle timeout, a reset target, a stopped server or the network.
+        if (error.code === 'ERR_TRUNCATED' && inputIs === 'up') error = new TruncatedError('the tunnel was cut without its close record (the server\'s idle timeout or drain, its target reset, or the network); what arrived is all there is', { cause: error })
         stream.destroy()
         input.destroy()
         output.destroy()
