@@ -59,6 +59,7 @@ t.test('--idle-timeout closes a tunnel that moves nothing, with its log line', a
   open.child.stdin!.write('x')
   const r = await open.done
   t.not(r.code, 0, 'the client sees the tunnel end without its close')
+  t.match(r.stderr, /the tunnel was cut without its close record \(the server's idle timeout/)
   t.match(serve.proc.stderr(), /: tunnel SHA256:\S+ from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+: 1 B up, 1 B down, .* ERR_TIMEOUT: no data moved for 1 s/)
   t.equal(serve.proc.child.exitCode, null, 'serve still up')
 })

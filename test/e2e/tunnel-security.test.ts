@@ -75,6 +75,7 @@ t.test('--max-per-key: a session over the cap is closed after its handshake with
   await waitFor(() => first.child.stdout!.readableLength > 0 || target.received[0]?.toString() === 'one', 'the first tunnel to reach the target')
   const second = await runCli(t, connectTo(keys, serve.port))
   t.not(second.code, 0, 'the second session of the same key fails')
+  t.match(second.stderr, /the server closed the session before its tunnel status \(SPEC 14\.2\): it may be at its limit of tunnels for this key/, 'and says what that usually means')
   t.equal(target.accepted, 1, 'and caused no target connection')
   await waitFor(() => /maxConnectionsPerKey|per client key|per key/i.test(serve.proc.stderr()), 'the refusal logged')
   first.child.stdin!.end()
