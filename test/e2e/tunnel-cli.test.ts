@@ -18,7 +18,7 @@ t.test('serve and connect with the key home: authorize on one side, pin on the o
   await okIn(t, client, ['pin', '127.0.0.1', s.line])
   const target = await countingTarget(t, sock => { sock.pipe(sock) })
   const serve = startIn(t, server, ['serve', '--listen', '127.0.0.1:0', '--to', `127.0.0.1:${target.port}`])
-  const port = await waitForListening(serve)
+  const port = await waitForListening(serve, 60_000)
   const r = await startIn(t, client, ['connect', `127.0.0.1:${port}`], { stdin: 'through the home keys' }).done
   t.equal(r.code, 0, r.stderr)
   t.equal(r.stdout.toString(), 'through the home keys', 'echoed both ways')

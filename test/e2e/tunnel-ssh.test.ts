@@ -4,7 +4,7 @@
  * as root (privilege separation) from a temporary config, host key and authorized key.
  */
 import t from 'tap'
-import { execFile, spawn } from 'node:child_process'
+import { execFile, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -29,7 +29,9 @@ async function startSshd(t: Teardown, dir: string, clientPub: string): Promise<n
     'PermitRootLogin prohibit-password', 'AllowUsers root', '',
   ].join('\n'))
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }) // its privilege-separation directory
-  const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] })
+  // sshd re-executes itself, so it needs its absolute path.
+  const path = spawnSync('sh', ['-c', 'command -v sshd']).stdout.toString().trim() || '/usr/sbin/sshd'
+  const sshd = spawn(path, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] })
   let log = ''
   sshd.stderr!.setEncoding('utf8').on('data', (c: string) => { log += c })
   t.teardown(() => { sshd.kill('SIGKILL') })

@@ -20,13 +20,13 @@ export interface Listener { proc: CliProcess, port: number }
 /** `secure-pipe serve` on 127.0.0.1, any free port, to 127.0.0.1:targetPort. */
 export async function startServe(t: Teardown, keys: TestKeys, targetPort: number, extra: string[] = []): Promise<Listener> {
   const proc = spawnCli(t, ['serve', '--listen', '127.0.0.1:0', '--to', `127.0.0.1:${targetPort}`, '--key', keys.server, '--authorized', keys.clientPK, ...extra], { timeoutMs: 110_000 })
-  return { proc, port: await waitForListening(proc) }
+  return { proc, port: await waitForListening(proc, 60_000) }
 }
 
 /** `secure-pipe forward` from 127.0.0.1, any free port, to the serve on servePort. */
 export async function startForward(t: Teardown, keys: TestKeys, servePort: number, extra: string[] = []): Promise<Listener> {
   const proc = spawnCli(t, ['forward', '--local', '127.0.0.1:0', '--connect', `127.0.0.1:${servePort}`, '--key', keys.client, '--server-key', keys.serverPK, ...extra], { timeoutMs: 110_000 })
-  return { proc, port: await waitForListening(proc) }
+  return { proc, port: await waitForListening(proc, 60_000) }
 }
 
 /** The `connect` flags for the authorized client. */
