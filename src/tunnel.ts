@@ -73,7 +73,7 @@ export interface TunnelReport {
   bytesUp: number
   bytesDown: number
   durationMs: number
-  /** `closed` (both directions ended by their close), `target failed`, or the error's code. */
+  /** `closed` (both directions ended by their close), `target failed`, `client left` (before the target answered), or the error's code. */
   ended: string
   error?: SecurePipeError
 }
@@ -107,9 +107,10 @@ export async function serveTunnel(stream: SecureStream, target: TunnelTarget, op
   })
   if (failure !== null) {
     socket.destroy()
-    const error = new NetworkError(failure)
-    await endWith(stream, encodeTunnelStatus({ ok: false, reason: failure }), timeoutMs)
-    return { peer: stream.peerFingerprint, bytesUp: 0, bytesDown: 0, durationMs: performance.now() - startedAt, ended: 'target failed', error }
+    const left = stream.destroyed
+    const error = left ? (stream.errored instanceof SecurePipeError ? stream.errored : new NetworkError(failure)) : new NetworkError(failure)
+    if (!left) await endWith(stream, encodeTunnelStatus({ ok: false, reason: failure }), timeoutMs)
+    return { peer: stream.peerFingerprint, bytesUp: 0, bytesDown: 0, durationMs: performance.now() - startedAt, ended: left ? 'client left' : 'target failed', error }
   }
   socket.on('error', () => {}) // reported through the pipelines
   stream.write(encodeTunnelStatus({ ok: true }))
