@@ -28,6 +28,7 @@ export const DEFAULT_TARGET_TIMEOUT_MS = 10_000
 /** Default deadline for the server's status, counted from the end of the handshake (ms). */
 export const DEFAULT_STATUS_TIMEOUT_MS = 30_000
 
+/** SPEC 14.2: the target answered (`ok`), or it did not and `reason` says why, naming it. */
 export type TunnelStatus = { ok: true } | { ok: false, reason: string }
 
 /** The status message the server sends first in its direction (SPEC 14.2). */
@@ -78,11 +79,13 @@ export interface TunnelReport {
   error?: SecurePipeError
 }
 
+/** Options of `serveTunnel`. */
 export interface ServeTunnelOptions {
   /** Deadline for the TCP connection to the target (default 10 s). */
   targetTimeoutMs?: number
 }
 
+/** Where a server's tunnels go: its own choice (SPEC 14.1). */
 export interface TunnelTarget { host: string, port: number }
 
 /**
@@ -117,6 +120,7 @@ export async function serveTunnel(stream: SecureStream, target: TunnelTarget, op
   return join(stream, socket, socket, startedAt, 'down')
 }
 
+/** Options of `joinTunnel`. */
 export interface JoinTunnelOptions {
   /** Deadline for the server's status (default 30 s). */
   statusTimeoutMs?: number
