@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --size 1GiB --rounds 3 --only bulk,crypto,handshake,pingpong,memory,rsa]
+// npm run bench [-- --size 1GiB --rounds 3 --only bulk,crypto,handshake,pingpong,memory,rsa,tunnel]
 // Measures secure-pipe against its peers on this machine in one run and writes
 // benchmarks/RESULTS.md (see --help). Child processes are killed on exit, signal and timeout.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -17,6 +17,7 @@ import { runHandshake } from './handshake.js'
 import { runMemory } from './memory.js'
 import { runPingpong } from './pingpong.js'
 import { runRsa } from './rsa.js'
+import { runTunnel, tunnelSection } from './tunnel.js'
 import { cpuSplit, cpuSplitTable } from './cpu-split.js'
 
 function cpuInfo() {
@@ -104,6 +105,7 @@ async function main() {
   if (want('handshake')) R.handshake = await section('handshake', () => runHandshake(ctx, log))
   if (want('pingpong')) R.pingpong = await section('pingpong', () => runPingpong(ctx, log))
   if (want('memory')) R.memory = await section('memory', () => runMemory(ctx, log))
+  if (want('tunnel')) R.tunnel = await section('tunnel', () => runTunnel(ctx, log))
   if (want('cpu') && !ctx.cliMissing && tools.time) {
     R.cpu = await section('cpu', async () => {
       const mib = Math.max(64, Math.min(1024, Math.round(opts.size / 2 ** 21))) // half the bulk size, 64 MiB to 1 GiB
@@ -115,7 +117,7 @@ async function main() {
   R.elapsedS = (Date.now() - t0) / 1000
   R.loadEnd = loadAverage()
   const out = opts.out || join(BENCH, 'RESULTS.md')
-  writeFileSync(out, renderReport(R))
+  writeFileSync(out, renderReport(R) + (R.tunnel ? tunnelSection(R.tunnel) : ''))
   writeFileSync(join(BENCH, 'tmp', 'last-results.json'), JSON.stringify(R, null, 2))
   log(`bench: wrote ${out} in ${R.elapsedS.toFixed(0)} s`)
 }

@@ -56,3 +56,5 @@ export type { ListenPairOptions, PairListener, PairResult, PairWithOptions } fro
 export { PairSender, PairReceiver, pairPassword } from './pair/exchange.js'
 export type { ExchangeOptions, PeerIdentity as PairPeer } from './pair/exchange.js'
 export { newPairingCode, normalizeCode, CODE_BITS } from './pair/code.js'
+export { serveTunnel, joinTunnel, encodeTunnelStatus, takeTunnelStatus, TUNNEL_MAGIC, MAX_TUNNEL_REASON, DEFAULT_TARGET_TIMEOUT_MS, DEFAULT_STATUS_TIMEOUT_MS } from './tunnel.js'
+export type { TunnelStatus, TunnelReport, TunnelTarget, ServeTunnelOptions, JoinTunnelOptions } from './tunnel.js'

@@ -1,6 +1,6 @@
 /** Command-line flags of `npm run bench` (node benchmarks/run.js --help). */
 
-export const ALL_SECTIONS = ['bulk', 'crypto', 'handshake', 'pingpong', 'memory', 'rsa', 'cpu', 'files']
+export const ALL_SECTIONS = ['bulk', 'crypto', 'handshake', 'pingpong', 'memory', 'rsa', 'cpu', 'files', 'tunnel']
 
 const UNITS = {
   b: 1, kb: 1e3, mb: 1e6, gb: 1e9,

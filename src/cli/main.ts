@@ -24,6 +24,9 @@ import { dataOnStdout, recv, recvBuilder, type RecvArgs } from './recv.js'
 import { errorsRouted, EXIT_OK, reportError } from './report.js'
 import { usageSentence } from './usage.js'
 import { send, sendBuilder, type SendArgs } from './send.js'
+import { serve, serveBuilder, type ServeArgs } from './serve.js'
+import { forward, forwardBuilder, type ForwardArgs } from './forward.js'
+import { connectBuilder, connectCommand, type ConnectArgs } from './connect.js'
 
 function packageVersion(): string {
   try {
@@ -38,7 +41,7 @@ const EPILOGUE = `Exit codes: 0 success; 1 unexpected; 2 usage, file or key prob
 4 integrity, framing, truncation or receipt mismatch; 5 network or timeout; 130/143 interrupted (SIGINT/SIGTERM).
 Keys live in $SECURE_PIPE_HOME, else the platform's config directory (~/.config/secure-pipe on Linux).`
 
-const COMMANDS = ['init', 'id', 'authorize', 'authorized', 'revoke', 'pin', 'pins', 'unpin', 'keygen', 'fingerprint', 'send', 'recv', 'pair']
+const COMMANDS = ['init', 'id', 'authorize', 'authorized', 'revoke', 'pin', 'pins', 'unpin', 'keygen', 'fingerprint', 'send', 'recv', 'pair', 'serve', 'forward', 'connect']
 
 /** yargs reports usage problems here, rewritten as sentences; errors from our handlers pass through unchanged. */
 function failHandler(argv: string[], options: () => string[]) {
@@ -79,6 +82,12 @@ function cli(argv: string[]) {
       a => send({ ...(a as unknown as SendArgs), dash: argv.includes('-') }))
     .command('recv [file]', 'receive into DIR by name, one FILE, or stdout; atomically (listens by default)', recvBuilder,
       argv => recv(argv as unknown as RecvArgs))
+    .command('serve', 'tunnels: join each authorized session to a new TCP connection to --to HOST:PORT', serveBuilder,
+      argv => serve(argv as unknown as ServeArgs))
+    .command('forward', 'tunnels: turn each TCP connection to --local [ADDR:]PORT into a session to a `serve`', forwardBuilder,
+      argv => forward(argv as unknown as ForwardArgs))
+    .command('connect <remote>', 'tunnels: join stdin and stdout to a session to a `serve` (ssh ProxyCommand)', connectBuilder,
+      argv => connectCommand(argv as unknown as ConnectArgs))
     .example('$0 init && $0 id', 'on each machine: create the identity, print the line to give the other side')
     .example('$0 authorize ssh-rsa AAAA... && $0 recv --listen 0.0.0.0:7070 out.bin', 'on the receiving machine')
     .example('$0 pin HOST:7070 ssh-rsa AAAA... && $0 send --connect HOST:7070 in.bin', 'on the sending machine')

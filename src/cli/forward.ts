@@ -1,0 +1,84 @@
+/**
+ * `secure-pipe forward --local [ADDR:]PORT --connect R[:PORT]` (issue 20, as `ssh -L`): each
+ * local TCP connection becomes one secure session to R, whose `serve` joins it to its target.
+ * A local connection is not read before its session's handshake completed.
+ */
+import { createServer, type Socket } from 'node:net'
+import type { Argv } from 'yargs'
+import { joinTunnel, UsageError } from '../index.js'
+import { formatAddress, parseAddress } from './address.js'
+import { openStream } from './endpoint.js'
+import { connectError, listenError } from './net-messages.js'
+import { resolveRole, sessionOptions, transferOptions, type Role } from './options.js'
+import { createLog, formatError } from './report.js'
+import { drainMs, drainOnSignal, logTunnel, maxConnections, OpenTunnels, refuseTransferFlags, tunnelOptions, type TunnelArgs } from './tunnels.js'
+
+export interface ForwardArgs extends TunnelArgs {
+  local?: string
+}
+
+/** Local connections open at once unless --max-connections says otherwise (as the server's default). */
+const DEFAULT_MAX_LOCAL = 1024
+
+export function forwardBuilder<T>(y: Argv<T>): Argv<T> {
+  return tunnelOptions(transferOptions(y))
+    .option('local', { type: 'string', requiresArg: true, describe: 'accept local connections on [ADDR:]PORT (ADDR default 127.0.0.1)' })
+    .example('$0 forward --local 5432 --connect db.example.net:7432', 'psql -h 127.0.0.1 now reaches the database behind `serve` on db.example.net')
+}
+
+export async function forward(args: ForwardArgs): Promise<void> {
+  if (args.listen !== undefined) throw new UsageError('forward accepts local connections on --local [ADDR:]PORT; --listen is for serve, send and recv')
+  if (args.local === undefined || args.local.trim() === '') throw new UsageError('forward needs --local [ADDR:]PORT, where local programs connect')
+  if (args.connect === undefined || args.connect.trim() === '') throw new UsageError('forward needs --connect HOST[:PORT], the machine running `secure-pipe serve`')
+  refuseTransferFlags(args, 'forward')
+  const local = parseAddress(args.local, '--local')
+  const most = maxConnections(args) ?? DEFAULT_MAX_LOCAL
+  const session = sessionOptions(args) // flag errors before key errors
+  const drain = drainMs(args)
+  const role = await resolveRole(args, 'connect')
+  if (role.mode !== 'connect') throw new UsageError('forward connects: give --connect HOST[:PORT]')
+  const log = createLog(args.quiet === true)
+  const open = new OpenTunnels()
+  const remote = formatAddress(role.address)
+  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, socket => {
+    const from = `${socket.remoteAddress}:${socket.remotePort}`
+    if (open.size >= most) {
+      socket.destroy()
+      log.warn(`secure-pipe: a local connection from ${from} was closed: ${most} tunnels are open (--max-connections)`)
+      return
+    }
+    socket.setNoDelay(true)
+    socket.on('error', () => {}) // reported through the tunnel
+    open.add(socket, () => socket.destroy())
+    void tunnel(socket, role, session).then(report => logTunnel(log, report, from, remote), err => log.warn(formatError(err).replace(/^secure-pipe: /, `secure-pipe: tunnel from ${from} failed: `)))
+      .finally(() => open.delete(socket))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', err => reject(listenError(err, { address: local })))
+    server.listen(local.port, local.host, () => resolve())
+  })
+  server.on('error', err => log.warn(formatError(listenError(err, { address: local }))))
+  const bound = server.address()
+  // Printed even with --quiet, as `recv --listen` does: it is how scripts learn the port.
+  process.stderr.write(`listening on ${formatAddress({ host: local.host, port: typeof bound === 'object' && bound ? bound.port : local.port })}\n`)
+  log.info(`secure-pipe: tunnels to ${remote}`)
+  drainOnSignal(() => server.close(), open, drain, log)
+  await new Promise<never>(() => {}) // until a signal ends the process
+}
+
+/** One local connection: a session to R, then the tunnel; errors name R (and the target, from its status). */
+async function tunnel(socket: Socket, role: Extract<Role, { mode: 'connect' }>, session: ReturnType<typeof sessionOptions>) {
+  let stream
+  try {
+    stream = await openStream(role, session, createLog(true)) // its errors name R already
+  } catch (err) {
+    socket.destroy()
+    throw err
+  }
+  try {
+    return await joinTunnel(stream, socket, socket)
+  } catch (err) {
+    socket.destroy()
+    throw connectError(err, role)
+  }
+}
