@@ -27,6 +27,7 @@ export {
 export type { WrittenKeyPair, PrivateKeyOptions } from './keys/load.js'
 export { keyHome, hasIdentity, initIdentity, listAuthorized, authorizeKey, revokeKey, listPins, pinKey, unpinKey, findPin, HOME_ENV } from './keys/home.js'
 export type { KeyHome, KeyEntry } from './keys/home.js'
+export { fileSignature, reloadOnChange } from './keys/reload.js'
 export { generateRsaKeyPair as generateKeyPair } from './crypto/rsa.js'
 export {
   SecurePipeError, AuthError, IntegrityError, TruncatedError, FrameTooLargeError, VersionError,

@@ -8,6 +8,7 @@ import { formatAddress, type Address } from './address.js'
 import { connectError, listenError, refusedKeyNote } from './net-messages.js'
 import type { Role } from './options.js'
 import { formatError, type Log } from './report.js'
+import { printNote } from './visible.js'
 
 export type { SecureServer, SecureStream }
 /** Options for either role: ciphers, timeouts, and the listening side's maxHandshakes. */
@@ -45,7 +46,7 @@ export async function listen(role: ListenRole, opts: SessionOptions, log: Log, o
   // A name such as localhost binds one of its addresses: say which (issue 10).
   const ip = typeof bound === 'object' && bound && bound.address !== role.address.host ? ` (bound to ${bound.address})` : ''
   // Printed even with --quiet: it is how scripts learn the port (README "send and recv").
-  process.stderr.write(`listening on ${formatAddress({ host: role.address.host, port } satisfies Address)}${ip}\n`)
+  printNote(`listening on ${formatAddress({ host: role.address.host, port } satisfies Address)}${ip}`)
   return server
 }
 

@@ -22,6 +22,7 @@ import { recv, recvBuilder, type RecvArgs } from './recv.js'
 import { EXIT_OK, reportError } from './report.js'
 import { usageSentence } from './usage.js'
 import { send, sendBuilder, type SendArgs } from './send.js'
+import { printNote } from './visible.js'
 
 function packageVersion(): string {
   try {
@@ -112,7 +113,7 @@ export function run(): void {
     process.exitCode = code
     setTimeout(() => process.exit(code), 2000).unref()
   }, err => {
-    process.stderr.write(`secure-pipe: ${String(err)} (ERR_UNEXPECTED)\n`)
+    printNote(`secure-pipe: ${String(err)} (ERR_UNEXPECTED)`)
     process.exit(1)
   })
 }

@@ -7,6 +7,7 @@ import type { Argv } from 'yargs'
 import { keyHome, pinKey } from '../index.js'
 import { pinTarget } from './address.js'
 import { compareHint, peerKey } from './peer-key.js'
+import { printLines } from './visible.js'
 
 export interface PinArgs { target: string, key: (string | number)[] }
 
@@ -24,5 +25,5 @@ export function pin(args: PinArgs): void {
   const home = keyHome()
   const old = pinKey(home, target, peer.key, peer.fingerprint, peer.comment)
   const replaced = old && old.fingerprint !== peer.fingerprint ? ` (replaced ${old.fingerprint})` : ''
-  process.stdout.write(`pinned: ${target} in ${home.pins}${replaced}\n${compareHint(peer.fingerprint)}\n`)
+  printLines([`pinned: ${target} in ${home.pins}${replaced}`, compareHint(peer.fingerprint)])
 }
