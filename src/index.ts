@@ -23,6 +23,7 @@ export type { SessionKeys } from './handshake/keyschedule.js'
 export {
   loadPrivateKey, loadPublicKey, loadAuthorizedKeys, parsePublicKeys, parsePublicKeyText, readKeyText, isEncryptedKeyFile,
   writeKeyPair, fingerprint, sshFingerprint, formatSshPublicKey, shellQuote, PRIVATE_NOT_PUBLIC,
+  checkOwnerOnly,
 } from './keys/load.js'
 export type { WrittenKeyPair, PrivateKeyOptions } from './keys/load.js'
 export { keyHome, hasIdentity, initIdentity, listAuthorized, authorizeKey, revokeKey, listPins, pinKey, unpinKey, findPin, HOME_ENV } from './keys/home.js'

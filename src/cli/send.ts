@@ -10,6 +10,7 @@ import { resolveRole, seconds, sessionOptions, transferOptions, wantProgress, ty
 import { createProgress, formatBytes, summaryLine, type Progress } from './progress.js'
 import { createLog } from './report.js'
 import { onInterrupt } from './signals.js'
+import { refuseTerminalInput } from './terminal.js'
 
 export interface SendArgs extends TransferArgs {
   paths?: string[]
@@ -45,6 +46,7 @@ export async function send(args: SendArgs): Promise<void> {
   const log = createLog(args.quiet === true)
   const paths = pathArgs(args)
   // List the files before connecting, so a typo fails at once (exit 2) rather than after the handshake.
+  if (!paths) refuseTerminalInput(args)
   const entries: SourceEntry[] = paths ? await listSources(paths, { links: args.links === true, warn: line => log.warn(line) }) : [streamSource(process.stdin)]
   const session = sessionOptions(args) // flag errors before key errors
   const receiptTimeoutMs = args.receiptTimeout === undefined ? DEFAULT_RECEIPT_TIMEOUT_MS : seconds(args.receiptTimeout, '--receipt-timeout')
