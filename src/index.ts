@@ -24,10 +24,12 @@ export type { SessionKeys } from './handshake/keyschedule.js'
 export {
   loadPrivateKey, loadPublicKey, loadAuthorizedKeys, parsePublicKeys, parsePublicKeyText, readKeyText, isEncryptedKeyFile,
   writeKeyPair, fingerprint, sshFingerprint, formatSshPublicKey, shellQuote, PRIVATE_NOT_PUBLIC,
+  checkOwnerOnly,
 } from './keys/load.js'
 export type { WrittenKeyPair, PrivateKeyOptions } from './keys/load.js'
 export { keyHome, hasIdentity, initIdentity, listAuthorized, authorizeKey, revokeKey, listPins, pinKey, unpinKey, findPin, HOME_ENV } from './keys/home.js'
 export type { KeyHome, KeyEntry } from './keys/home.js'
+export { fileSignature, reloadOnChange } from './keys/reload.js'
 export { generateRsaKeyPair as generateKeyPair } from './crypto/rsa.js'
 export {
   SecurePipeError, AuthError, IntegrityError, TruncatedError, FrameTooLargeError, VersionError,

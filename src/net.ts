@@ -47,8 +47,14 @@ export async function connect(opts: ConnectOptions): Promise<SecureStream> {
 
 /** What `createServer` needs: the server's key(s), the authorized client keys and/or an authorize callback, limits, and the session options. */
 export interface ServerOptions extends SessionOptions, Omit<ServerIdentityOptions, 'authorizedKeys'> {
-  /** Client public keys allowed to connect (optional when `authorize` is given). */
-  authorizedKeys?: readonly KeyObject[]
+  /**
+   * Client public keys allowed to connect (optional when `authorize` is given), or a function
+   * returning them, called as each connection's handshake starts (as sshd reads authorized_keys
+   * per connection), so a revoked key is refused from the next connection on; sessions already
+   * open continue. Returning the same array as last time reuses its index. A function that
+   * throws refuses every key of that connection (fail closed), with its error as the cause.
+   */
+  authorizedKeys?: readonly KeyObject[] | (() => readonly KeyObject[])
   /**
    * Most connections in the handshake at once (default 64). Beyond it, new connections wait
    * (unread, within their handshake timeout), so strangers cannot keep the CPU busy with RSA.
@@ -83,7 +89,7 @@ export interface ServerOptions extends SessionOptions, Omit<ServerIdentityOption
  */
 export class SecureServer extends Server {
   readonly #opts: ServerOptions
-  readonly #authorized: AuthorizedKeys
+  readonly #authorized: () => AuthorizedKeys | Error
   readonly #admission: Admission<Socket>
   readonly #established: ConnectionCaps
   readonly #failures: FailureSummary
@@ -96,7 +102,7 @@ export class SecureServer extends Server {
   constructor(opts: ServerOptions, onStream?: (s: SecureStream) => void) {
     super({ allowHalfOpen: true, pauseOnConnect: true })
     this.#opts = opts
-    this.#authorized = new AuthorizedKeys(opts.authorizedKeys ?? [])
+    this.#authorized = authorizedLookup(opts.authorizedKeys)
     // Checks every identity option now, not at the first connection.
     this.#handshake(null)
     this.#admission = new Admission({ maxHandshakes: opts.maxHandshakes ?? 64, maxWaiting: opts.maxWaiting ?? 1024, perSource: opts.perSource, maxStartups: opts.maxStartups })
@@ -192,9 +198,15 @@ export class SecureServer extends Server {
   }
 
   #handshake(remoteAddress: string | null): ServerHandshake {
-    const { privateKey, authorize, ciphers } = this.#opts
+    const { privateKey, ciphers } = this.#opts
+    const listed = this.#authorized()
+    if (listed instanceof Error && remoteAddress === null) throw listed // createServer checks the lookup once
+    // Issue 17 section 2: a lookup that fails, or that revocation emptied, refuses keys in the
+    // handshake (ERR_AUTH, alert 1) rather than failing the server; a failed lookup fails closed.
+    const emptied = !(listed instanceof Error) && listed.size === 0 && typeof this.#opts.authorizedKeys === 'function'
+    const authorize = listed instanceof Error ? () => { throw listed } : this.#opts.authorize ?? (emptied ? () => false : undefined)
     return new ServerHandshake({
-      privateKey, authorizedKeys: this.#authorized, replayCheck: r => this.#replays.fresh(r),
+      privateKey, authorizedKeys: listed instanceof Error ? [] : listed, replayCheck: r => this.#replays.fresh(r),
       ...(authorize ? { authorize } : {}), ...(ciphers ? { ciphers } : {}), ...(remoteAddress ? { remoteAddress } : {}),
     })
   }
@@ -232,6 +244,29 @@ export class SecureServer extends Server {
       this.#reportFailure(refusal, source, stream.remoteAddress)
     })
     socket.resume()
+  }
+}
+
+/**
+ * `ServerOptions.authorizedKeys` as a per-connection lookup: a list is indexed once; a function is
+ * called each time, and its result indexed again only when it is a different array. An error the
+ * function throws is returned, for the handshake to refuse with.
+ */
+function authorizedLookup(option: ServerOptions['authorizedKeys']): () => AuthorizedKeys | Error {
+  if (typeof option !== 'function') {
+    const fixed = new AuthorizedKeys(option ?? [])
+    return () => fixed
+  }
+  let last: readonly KeyObject[] | undefined
+  let indexed: AuthorizedKeys | undefined
+  return () => {
+    try {
+      const keys = option()
+      if (keys !== last || !indexed) { indexed = new AuthorizedKeys(keys); last = keys }
+      return indexed
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err))
+    }
   }
 }
 

@@ -29,6 +29,15 @@ export interface SessionOptions {
   keyUpdateInterval?: number
   /** Test-only: deterministic randomness for records (protocol vectors). */
   random?: RandomSource
+  /**
+   * Keep this side open after the peer's close record (default false, as `net` does): by
+   * default, once the peer's data has been read to its end, this side ends too (after what was
+   * written before), so a handler that only reads, such as `s => s.pipe(file)`, still lets both
+   * ends finish (issue 17 section 6). Set true to write after the peer ended (a reply sent
+   * later); `sendEntries` and `receiveEntries` set it themselves (SPEC 8.5: the receipt
+   * follows the sender's close record).
+   */
+  allowHalfOpen?: boolean
 }
 
 /**
@@ -48,7 +57,8 @@ type Transport = Duplex & { setTimeout?(ms: number, cb?: () => void): unknown, s
  * A secure stream over any duplex transport (a TCP socket, a child process's stdio joined into
  * one duplex): write plaintext, read the peer's plaintext, each record verified before release.
  * `connect` and `createServer` build it over TCP; `'secure'` fires when the handshake completes.
- * The transport is set to half-close (`allowHalfOpen`, SPEC 6.3). The readable side ends at the
+ * The transport is set to half-close (`allowHalfOpen`, SPEC 6.3); this stream ends its own side
+ * once the peer's has ended and was read, unless `SessionOptions.allowHalfOpen`. The readable side ends at the
  * peer's verified close record (SPEC 6.4), even if its transport stays open. An error never goes
  * unhandled, however late the application attaches: the first one stays in `errored`, and
  * `pipeline`, `finished` and `for await` report it when they attach.
@@ -74,7 +84,7 @@ export class SecureStream extends Duplex {
   #outboundDone = false
 
   constructor(transport: Transport, machine: ClientHandshake | ServerHandshake, opts: SessionOptions = {}) {
-    super({ allowHalfOpen: true, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE, writableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
+    super({ allowHalfOpen: opts.allowHalfOpen === true, readableHighWaterMark: 4 * DEFAULT_RECORD_SIZE, writableHighWaterMark: 4 * DEFAULT_RECORD_SIZE })
     const recordSize = checkRecordSize(opts.recordSize)
     if (!(transport instanceof Duplex)) throw new TypeError('transport: expected a duplex stream (a socket, a pair of pipes, a child process\'s stdio as a Duplex)')
     // SPEC 6.3, 8.5.4: each direction ends on its own; a transport that ends its writable side with

@@ -6,6 +6,7 @@
 import type { Argv } from 'yargs'
 import { authorizeKey, keyHome, UsageError } from '../index.js'
 import { compareHint, peerKey } from './peer-key.js'
+import { printLines } from './visible.js'
 
 export interface AuthorizeArgs { key: (string | number)[], name?: string }
 
@@ -23,5 +24,5 @@ export function authorize(args: AuthorizeArgs): void {
   if (/\s/.test(name)) throw new UsageError('--name cannot hold spaces')
   const home = keyHome()
   const changed = authorizeKey(home, peer.key, name, peer.fingerprint)
-  process.stdout.write(`${changed ? 'authorized' : 'already authorized'}: ${name} in ${home.authorizedKeys}\n${compareHint(peer.fingerprint)}\n`)
+  printLines([`${changed ? 'authorized' : 'already authorized'}: ${name} in ${home.authorizedKeys}`, compareHint(peer.fingerprint)])
 }

@@ -1,6 +1,7 @@
 /** `secure-pipe authorized` (issue 10): list the keys allowed to connect, one `NAME FINGERPRINT` line each. */
 import type { Argv } from 'yargs'
 import { keyHome, listAuthorized } from '../index.js'
+import { printLines, printNote } from './visible.js'
 
 export function authorizedBuilder<T>(y: Argv<T>): Argv<T> {
   return y.example('$0 authorized', 'who may connect to this machine')
@@ -9,6 +10,6 @@ export function authorizedBuilder<T>(y: Argv<T>): Argv<T> {
 export function authorized(): void {
   const home = keyHome()
   const entries = listAuthorized(home)
-  if (entries.length === 0) process.stderr.write(`no peer is authorized yet (${home.authorizedKeys}); add one with \`secure-pipe authorize KEY\`\n`)
-  process.stdout.write(entries.map(e => `${e.comment} ${e.fingerprint}\n`).join(''))
+  if (entries.length === 0) printNote(`no peer is authorized yet (${home.authorizedKeys}); add one with \`secure-pipe authorize KEY\``)
+  printLines(entries.map(e => `${e.comment} ${e.fingerprint}`))
 }

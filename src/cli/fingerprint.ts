@@ -7,6 +7,7 @@
 import type { Argv } from 'yargs'
 import { parsePublicKeys, readKeyText, sshFingerprint } from '../index.js'
 import { loadOwnKey, passphraseOptions, type PassphraseArgs } from './passphrase.js'
+import { printLines } from './visible.js'
 
 export interface FingerprintArgs extends PassphraseArgs { file: string }
 
@@ -20,5 +21,5 @@ export function fingerprintBuilder<T>(y: Argv<T>): Argv<T> {
 export async function printFingerprint(args: FingerprintArgs): Promise<void> {
   const text = readKeyText(args.file, 'key file')
   const keys = /PRIVATE KEY-----/.test(text) ? [await loadOwnKey(args.file, args)] : parsePublicKeys(text, `key file ${args.file}`)
-  process.stdout.write(keys.map(k => sshFingerprint(k) + '\n').join(''))
+  printLines(keys.map(k => sshFingerprint(k)))
 }

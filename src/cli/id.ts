@@ -4,6 +4,7 @@
  */
 import type { Argv } from 'yargs'
 import { hasIdentity, keyHome, KeyError, loadPublicKey, readKeyText, sshFingerprint } from '../index.js'
+import { printLines, printNote } from './visible.js'
 
 export function idBuilder<T>(y: Argv<T>): Argv<T> {
   return y
@@ -15,6 +16,6 @@ export function id(): void {
   const home = keyHome()
   if (!hasIdentity(home)) throw new KeyError(`there is no identity in ${home.dir}: run \`secure-pipe init\` first`)
   const line = readKeyText(home.identityPub, 'public key file').trim()
-  process.stdout.write(line + '\n')
-  process.stderr.write(`fingerprint: ${sshFingerprint(loadPublicKey(home.identityPub))}\n`)
+  printLines([line])
+  printNote(`fingerprint: ${sshFingerprint(loadPublicKey(home.identityPub))}`)
 }

@@ -5,6 +5,7 @@
 import type { Argv } from 'yargs'
 import { initIdentity, keyHome, KeyError, readKeyText, UsageError, ioError } from '../index.js'
 import { RSA_DEFAULT_BITS, RSA_MAX_BITS, RSA_MIN_BITS } from '../constants.js'
+import { printLines } from './visible.js'
 
 export interface InitArgs { bits: number, force?: boolean }
 
@@ -28,9 +29,9 @@ export function init(args: InitArgs): void {
     if (err instanceof KeyError) throw new KeyError(`${err.message.replace(/; pass --force.*$/, '')}: this machine has an identity already (\`secure-pipe id\` shows it); \`init --force\` replaces it`, { cause: err })
     throw ioError(err, `cannot create the identity in ${home.dir}`)
   }
-  process.stdout.write(
-    `identity: ${written.privateKeyPath} (private, mode 0600; never copy it)\n` +
-    `public key (give this line to peers: \`secure-pipe authorize\` / \`secure-pipe pin\` on their side):\n` +
-    readKeyText(written.publicKeyPath, 'public key file') +
-    `fingerprint: ${written.fingerprint}\n`)
+  printLines([
+    `identity: ${written.privateKeyPath} (private, mode 0600; never copy it)`,
+    `public key (give this line to peers: \`secure-pipe authorize\` / \`secure-pipe pin\` on their side):`,
+    readKeyText(written.publicKeyPath, 'public key file').trimEnd(),
+    `fingerprint: ${written.fingerprint}`])
 }

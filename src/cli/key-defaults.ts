@@ -6,8 +6,10 @@
  */
 import { existsSync } from 'node:fs'
 import type { KeyObject } from 'node:crypto'
-import { findPin, hasIdentity, keyHome, KeyError, listAuthorized, loadAuthorizedKeys, loadPublicKey, type KeyHome } from '../index.js'
+import { findPin, hasIdentity, keyHome, KeyError, listAuthorized, loadAuthorizedKeys, loadPublicKey, reloadOnChange, type KeyHome } from '../index.js'
 import { formatAddress, type Address } from './address.js'
+import { formatError } from './report.js'
+import { printNote } from './visible.js'
 
 /** The seed's defaults, one key pair per role (README "Migrating from keys/"). */
 const LEGACY = {
@@ -20,7 +22,13 @@ export interface KeyArgs { key?: string, authorized?: string, serverKey?: string
 
 export interface RoleKeys {
   own: string
-  authorizedKeys(): KeyObject[]
+  /**
+   * Load the authorized keys now (an error is thrown here, before listening), and return the
+   * lookup the server calls at each connection (issue 17 section 2): the list is read again only
+   * when its file changed (`reloadOnChange`), so `secure-pipe revoke` takes effect at the next
+   * connection. A list that later fails to load refuses everyone (logged once per change).
+   */
+  authorizedKeys(): () => readonly KeyObject[]
   serverKey(address: Address): { serverPublicKey: KeyObject, pinnedIn: string }
 }
 
@@ -29,17 +37,33 @@ export function roleKeys(args: KeyArgs, mode: 'listen' | 'connect', home: KeyHom
   let noted = false
   const old = (path: string): string => {
     if (!noted && args.quiet !== true) {
-      process.stderr.write(`secure-pipe: using the old default ${path}; run \`secure-pipe init\` once to get one identity for both roles in ${home.dir}\n`)
+      printNote(`secure-pipe: using the old default ${path}; run \`secure-pipe init\` once to get one identity for both roles in ${home.dir}`)
     }
     noted = true
     return path
   }
   return {
     own: args.key ?? (legacy ? old(legacy.own) : ownIdentity(home)),
-    authorizedKeys: () => args.authorized !== undefined ? loadAuthorizedKeys(args.authorized)
-      : legacy ? loadAuthorizedKeys(old(legacy.peers)) : homeAuthorized(home),
+    authorizedKeys: () => args.authorized !== undefined ? perConnection([args.authorized], () => loadAuthorizedKeys(args.authorized!))
+      : legacy ? perConnection([old(legacy.peers)], () => loadAuthorizedKeys(legacy.peers)) : perConnection([home.dir, home.authorizedKeys], () => homeAuthorized(home)),
     serverKey: address => args.serverKey !== undefined ? { serverPublicKey: loadPublicKey(args.serverKey), pinnedIn: args.serverKey }
       : legacy ? { serverPublicKey: loadPublicKey(old(legacy.peers)), pinnedIn: legacy.peers } : homePin(home, address),
+  }
+}
+
+/** `load` now (throws), then at each connection again if `paths` changed; a failed reload is logged once and refuses every key. */
+function perConnection(paths: readonly string[], load: () => readonly KeyObject[]): () => readonly KeyObject[] {
+  const current = reloadOnChange(paths, load)
+  const none: readonly KeyObject[] = []
+  let reported: unknown
+  return () => {
+    try {
+      return current()
+    } catch (err) {
+      if (err !== reported) printNote(`${formatError(err)}; every connection is refused until that is fixed`)
+      reported = err
+      return none
+    }
   }
 }
 

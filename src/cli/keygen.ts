@@ -6,6 +6,7 @@
 import type { Argv } from 'yargs'
 import { KeyError, UsageError, writeKeyPair, ioError } from '../index.js'
 import { RSA_DEFAULT_BITS, RSA_MAX_BITS, RSA_MIN_BITS } from '../constants.js'
+import { printLines } from './visible.js'
 
 export interface KeygenArgs { name: string, out: string, bits: number, force?: boolean }
 
@@ -33,8 +34,8 @@ export function keygen(args: KeygenArgs): void {
     if (err instanceof KeyError) throw err
     throw ioError(err, `cannot write key files into ${args.out}`)
   }
-  process.stdout.write(
-    `private key: ${written.privateKeyPath} (mode 0600; keep it secret)\n` +
-    `public key:  ${written.publicKeyPath}\n` +
-    `fingerprint: ${written.fingerprint}\n`)
+  printLines([
+    `private key: ${written.privateKeyPath} (mode 0600; keep it secret)`,
+    `public key:  ${written.publicKeyPath}`,
+    `fingerprint: ${written.fingerprint}`])
 }

@@ -27,6 +27,7 @@ import { send, sendBuilder, type SendArgs } from './send.js'
 import { serve, serveBuilder, type ServeArgs } from './serve.js'
 import { forward, forwardBuilder, type ForwardArgs } from './forward.js'
 import { connectBuilder, connectCommand, type ConnectArgs } from './connect.js'
+import { printNote } from './visible.js'
 
 function packageVersion(): string {
   try {
@@ -142,7 +143,7 @@ export function run(): void {
     process.exitCode = code
     setTimeout(() => process.exit(code), 2000).unref()
   }, err => {
-    process.stderr.write(`secure-pipe: ${String(err)} (ERR_UNEXPECTED)\n`)
+    printNote(`secure-pipe: ${String(err)} (ERR_UNEXPECTED)`)
     process.exit(1)
   })
 }

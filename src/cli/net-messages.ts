@@ -23,9 +23,18 @@ export function connectError(err: unknown, role: ConnectRole): SecurePipeError {
   return withAddress(e, `connecting to ${addr}`)
 }
 
-/** A failed listen, naming the address. */
+/** A failed listen, naming the address; a refused privileged port or a foreign address says what to do (issue 17 section 6). */
 export function listenError(err: unknown, role: Pick<Role, 'address'>): SecurePipeError {
-  return withAddress(toNetworkError(err), `cannot listen on ${formatAddress(role.address)}`)
+  const where = `cannot listen on ${formatAddress(role.address)}`
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  if (code === 'EACCES' || code === 'EPERM') {
+    const fix = role.address.port < 1024
+      ? `ports below 1024 need privileges: use a port of 1024 or more (--listen ${formatAddress({ ...role.address, port: 7070 })}), or allow node to bind them (sudo setcap cap_net_bind_service=+ep "$(command -v node)")`
+      : 'the system does not allow this program to listen there'
+    return new NetworkError(`${where}: permission denied; ${fix}`, { cause: err })
+  }
+  if (code === 'EADDRNOTAVAIL') return new NetworkError(`${where}: that address is not one of this machine's; use one it has, or 0.0.0.0 for all`, { cause: err })
+  return withAddress(toNetworkError(err), where)
 }
 
 function withAddress(e: SecurePipeError, where: string): SecurePipeError {

@@ -47,7 +47,7 @@ export function transferOptions<T>(y: Argv<T>): Argv<T> {
 }
 
 export type Role =
-  | { mode: 'listen', address: Address, privateKey: KeyObject, authorizedKeys: KeyObject[] }
+  | { mode: 'listen', address: Address, privateKey: KeyObject, authorizedKeys: () => readonly KeyObject[] }
   | { mode: 'connect', address: Address, privateKey: KeyObject, serverPublicKey: KeyObject, pinnedIn: string }
 
 /** Decide listen or connect (`defaultMode` when neither flag is given) and load that role's keys (keys.ts). */
@@ -58,6 +58,7 @@ export async function resolveRole(args: TransferArgs, defaultMode: 'listen' | 'c
     const address = parseAddress(args.listen ?? '', '--listen')
     const keys = roleKeys(args, mode)
     // Authorized keys first: the usual mistake is a missing peer key, and it costs no RSA work.
+    // The lookup reads the list again at each connection when it changed (revocation, issue 17).
     const authorizedKeys = keys.authorizedKeys()
     return { mode, address, authorizedKeys, privateKey: await loadOwnKey(keys.own, args) }
   }

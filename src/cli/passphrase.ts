@@ -7,7 +7,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs'
 import { ReadStream } from 'node:tty'
 import type { KeyObject } from 'node:crypto'
 import type { Argv } from 'yargs'
-import { isEncryptedKeyFile, KeyError, loadPrivateKey } from '../index.js'
+import { checkOwnerOnly, isEncryptedKeyFile, KeyError, loadPrivateKey } from '../index.js'
 
 export interface PassphraseArgs { passphraseFile?: string }
 
@@ -25,11 +25,14 @@ export async function loadOwnKey(path: string, args: PassphraseArgs): Promise<Ke
 
 async function passphrase(path: string, args: PassphraseArgs): Promise<string> {
   if (args.passphraseFile !== undefined) {
+    let text: string
     try {
-      return readFileSync(args.passphraseFile, 'utf8').split(/\r?\n/)[0]!
+      text = readFileSync(args.passphraseFile, 'utf8')
     } catch (err) {
       throw new KeyError(`passphrase file ${args.passphraseFile} cannot be read`, { cause: err })
     }
+    checkOwnerOnly(args.passphraseFile, 'passphrase file') // issue 17 section 6: refused like a 0644 private key
+    return text.split(/\r?\n/)[0]!
   }
   const env = process.env[PASSPHRASE_ENV]
   if (env !== undefined) return env

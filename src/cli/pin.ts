@@ -4,9 +4,10 @@
  * over one for HOST. Replacing a pin says so. No prompt, so scripts can use it.
  */
 import type { Argv } from 'yargs'
-import { keyHome, pinKey } from '../index.js'
+import { keyHome, pinKey, UsageError } from '../index.js'
 import { pinTarget } from './address.js'
 import { compareHint, peerKey } from './peer-key.js'
+import { printLines } from './visible.js'
 
 export interface PinArgs { target: string, key: (string | number)[] }
 
@@ -19,10 +20,14 @@ export function pinBuilder<T>(y: Argv<T>): Argv<T> {
 }
 
 export function pin(args: PinArgs): void {
+  // issue 17 section 6: `pin ssh-rsa AAAA...` without a host would read the key's base64 as a file name.
+  if (/^(ssh-|-----BEGIN)/.test(args.target) || /^AAAA[A-Za-z0-9+/]{16}/.test(args.target)) {
+    throw new UsageError(`HOST comes first: secure-pipe pin HOST[:PORT] KEY (${args.target.slice(0, 12)}... is the start of a key, not a host)`)
+  }
   const target = pinTarget(args.target)
   const peer = peerKey(args.key)
   const home = keyHome()
   const old = pinKey(home, target, peer.key, peer.fingerprint, peer.comment)
   const replaced = old && old.fingerprint !== peer.fingerprint ? ` (replaced ${old.fingerprint})` : ''
-  process.stdout.write(`pinned: ${target} in ${home.pins}${replaced}\n${compareHint(peer.fingerprint)}\n`)
+  printLines([`pinned: ${target} in ${home.pins}${replaced}`, compareHint(peer.fingerprint)])
 }

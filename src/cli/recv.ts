@@ -4,15 +4,16 @@
  * print a summary and exit. `--keep-open` serves transfers into the directory until stopped.
  * Listens by default; `--connect` makes it the handshake client instead.
  */
-import { mkdir, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import type { Argv } from 'yargs'
-import { checkOutputFile, ioError, receiveEntries, sha256Line, UsageError, type Destination, type ReceiveOptions, type ReceiveReport } from '../index.js'
+import { checkOutputFile, receiveEntries, sha256Line, UsageError, type Destination, type ReceiveOptions, type ReceiveReport } from '../index.js'
 import { listen, openStream, type SecureStream } from './endpoint.js'
 import { resolveRole, sessionOptions, transferOptions, wantProgress, type Role, type SessionFlags, type TransferArgs } from './options.js'
 import { createOutput, jsonOption, progressEvents, type Output } from './events.js'
 import { createProgress, formatBytes, summaryFields, summaryLine, type Progress } from './progress.js'
 import { errorReport, formatError } from './report.js'
 import { countOf } from './send.js'
+import { checkFileDirectory, checkWritable, makeDirectory } from './output-path.js'
 import { onInterrupt } from './signals.js'
 import { refuseTerminalOutput } from './terminal.js'
 
@@ -30,7 +31,7 @@ export const SERVE_IDLE_TIMEOUT_MS = 60_000
 
 export function recvBuilder<T>(y: Argv<T>): Argv<T> {
   return jsonOption(transferOptions(y))
-    .positional('file', { type: 'string', describe: 'an existing DIR (entries under their names), a FILE (exactly one file), or - / nothing for stdout' })
+    .positional('file', { type: 'string', describe: 'an existing DIR or DIR/ (created; entries under their names), a FILE (exactly one file), or - / nothing for stdout' })
     .option('force', { alias: 'f', type: 'boolean', describe: 'replace existing files (only after each one\'s complete transfer; links are replaced, never followed)' })
     .option('output-dir', { alias: 'o', type: 'string', describe: 'directory for the received entries (created if missing)' })
     .option('keep-open', { type: 'boolean', describe: 'serve transfers until stopped, each into --output-dir (listening only)' })
@@ -55,14 +56,23 @@ async function destinationOf(args: RecvArgs): Promise<Destination> {
   if (args.outputDir !== undefined) {
     if (file !== undefined) throw new UsageError('give either a DIR or FILE argument or --output-dir, not both')
     if (args.outputDir === '') throw new UsageError('--output-dir needs a directory')
-    await mkdir(args.outputDir, { recursive: true }).catch(err => { throw ioError(err, `cannot create --output-dir ${args.outputDir}`) })
+    await makeDirectory(args.outputDir, '--output-dir')
     return { kind: 'directory', path: args.outputDir }
   }
   if (file === undefined) {
     refuseTerminalOutput(args)
     return { kind: 'writable', writable: process.stdout, name: 'stdout' }
   }
-  if ((await stat(file).catch(() => undefined))?.isDirectory()) return { kind: 'directory', path: file }
+  if ((await stat(file).catch(() => undefined))?.isDirectory()) {
+    await checkWritable(file, 'the directory')
+    return { kind: 'directory', path: file }
+  }
+  // issue 17 section 6: `recv newdir/` (the slash says directory) creates it; a FILE needs its directory.
+  if (/[/\\]$/.test(file)) {
+    await makeDirectory(file, 'the directory')
+    return { kind: 'directory', path: file }
+  }
+  await checkFileDirectory(file)
   await checkOutputFile(file, args.force === true)
   return { kind: 'file', path: file }
 }

@@ -6,6 +6,7 @@
  * @example process.exitCode = reportError(err)
  */
 import { EXIT_CODES, SecurePipeError } from '../index.js'
+import { visible } from './visible.js'
 
 /** Exit codes that are not in EXIT_CODES (README "Exit codes"). */
 export const EXIT_OK = 0
@@ -15,11 +16,11 @@ export const EXIT_SIGNAL: Readonly<Record<'SIGINT' | 'SIGTERM', number>> = { SIG
 
 /**
  * Collapse a message to one line: the contract is one line per failure. Other control
- * characters become '?': a message can carry a name or reason from a peer, and must not drive
- * the terminal (escape sequences).
+ * characters are escaped (visible.ts): a message can carry a name or reason from a peer, and
+ * must not drive the terminal (escape sequences).
  */
 export function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, '; ').trim().replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
+  return visible(text.replace(/\s*\n\s*/g, '; ').trim())
 }
 
 export function exitCodeFor(err: unknown): number {
@@ -68,7 +69,7 @@ export function reportInterrupt(signal: 'SIGINT' | 'SIGTERM', line: string): voi
 export function reportError(err: unknown): number {
   if (errorSink) { errorSink(errorReport(err)); return exitCodeFor(err) }
   process.stderr.write(formatError(err) + '\n')
-  if (process.env.SECURE_PIPE_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n')
+  if (process.env.SECURE_PIPE_DEBUG && err instanceof Error && err.stack) process.stderr.write(err.stack.split('\n').map(visible).join('\n') + '\n')
   return exitCodeFor(err)
 }
 
@@ -82,8 +83,8 @@ export interface Log {
 
 export function createLog(quiet: boolean): Log {
   return {
-    info: line => { if (!quiet) process.stderr.write(line + '\n') },
-    warn: line => { process.stderr.write(line + '\n') },
-    listening: (_where, line) => { process.stderr.write(line + '\n') },
+    info: line => { if (!quiet) process.stderr.write(visible(line) + '\n') },
+    warn: line => { process.stderr.write(visible(line) + '\n') },
+    listening: (_where, line) => { process.stderr.write(visible(line) + '\n') },
   }
 }

@@ -1,6 +1,7 @@
 /** `secure-pipe revoke NAME|FINGERPRINT` (issue 10): remove a key from the home's authorized_keys. */
 import type { Argv } from 'yargs'
 import { keyHome, revokeKey } from '../index.js'
+import { printLines } from './visible.js'
 
 export interface RevokeArgs { which: string }
 
@@ -12,5 +13,5 @@ export function revokeBuilder<T>(y: Argv<T>): Argv<T> {
 
 export function revoke(args: RevokeArgs): void {
   const gone = revokeKey(keyHome(), args.which)
-  process.stdout.write(gone.map(e => `revoked: ${e.comment} ${e.fingerprint}\n`).join(''))
+  printLines(gone.map(e => `revoked: ${e.comment} ${e.fingerprint}`))
 }

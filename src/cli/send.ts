@@ -13,6 +13,7 @@ import { createProgress, formatBytes, summaryFields, summaryLine, type Progress 
 import { errorReport } from './report.js'
 import { DEFAULT_RETRY_DELAY_MS, MAX_RETRY_DELAY_MS, retryPolicy, type RetryArgs } from './retry.js'
 import { onInterrupt } from './signals.js'
+import { refuseTerminalInput } from './terminal.js'
 
 export interface SendArgs extends TransferArgs, RetryArgs {
   json?: boolean
@@ -56,6 +57,7 @@ export async function send(args: SendArgs): Promise<void> {
   const policy = retryPolicy(args)
   if (policy.retries > 0 && !paths) throw new UsageError('--retry needs files or directories: stdin cannot be read again for another attempt')
   // List the files before connecting, so a typo fails at once (exit 2) rather than after the handshake.
+  if (!paths) refuseTerminalInput(args)
   const entries: SourceEntry[] = paths ? await listSources(paths, { links: args.links === true, warn: line => log.warn(line) }) : [streamSource(process.stdin)]
   const session = sessionOptions(args) // flag errors before key errors
   const receiptTimeoutMs = args.receiptTimeout === undefined ? DEFAULT_RECEIPT_TIMEOUT_MS : seconds(args.receiptTimeout, '--receipt-timeout')

@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs'
 import { keyHome, unpinKey } from '../index.js'
 import { pinTarget } from './address.js'
+import { printLines } from './visible.js'
 
 export interface UnpinArgs { target: string }
 
@@ -13,5 +14,5 @@ export function unpinBuilder<T>(y: Argv<T>): Argv<T> {
 
 export function unpin(args: UnpinArgs): void {
   const old = unpinKey(keyHome(), pinTarget(args.target))
-  process.stdout.write(`unpinned: ${old.target} ${old.fingerprint}\n`)
+  printLines([`unpinned: ${old.target} ${old.fingerprint}`])
 }

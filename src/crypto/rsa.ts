@@ -69,10 +69,24 @@ export function checkRsaKey(key: KeyObject, what: string): KeyObject {
  * naming the option), then an RSA key of an accepted size (`ERR_KEY`, SPEC 3.7).
  */
 export function keyOption(value: unknown, option: string, type: 'private' | 'public'): KeyObject {
-  if (!(value instanceof KeyObject)) throw new TypeError(`${option}: expected a ${type} RSA KeyObject (from loadPrivateKey/loadPublicKey or crypto.create${type === 'private' ? 'Private' : 'Public'}Key), got ${value === null ? 'null' : typeof value}`)
+  if (!(value instanceof KeyObject)) {
+    // issue 17 section 6: name what was given, and how to turn a file or PEM text into a key.
+    const load = type === 'private' ? 'loadPrivateKey(path) for a key file, or crypto.createPrivateKey(pem)' : 'loadPublicKey(path) for a key file, or crypto.createPublicKey(pem)'
+    throw new TypeError(`${option}: expected a ${type} RSA KeyObject, got ${describeValue(value)}; load it first: ${load}`)
+  }
   if (type === 'public' && value.type === 'private') throw new TypeError(`${option}: this is a private key: give the public key, and never copy a private key to another machine`)
   if (type === 'private' && value.type !== 'private') throw new TypeError(`${option}: expected a private key, got a ${value.type} key`)
   return checkRsaKey(value, option)
+}
+
+/** What a wrong option value is, for a TypeError: `a Buffer (PEM or DER bytes?)`, `a string`, `null`. */
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value)
+  if (Buffer.isBuffer(value)) return 'a Buffer (the bytes of a key file are not a key)'
+  if (typeof value === 'string') return `a string${/-----BEGIN|^ssh-/.test(value) ? ' (the text of a key file is not a key)' : ''}`
+  if (typeof value !== 'object') return `a ${typeof value}`
+  const name = (value as { constructor?: { name?: string } }).constructor?.name
+  return Array.isArray(value) ? 'an array' : name && name !== 'Object' ? `a ${name}` : 'a plain object'
 }
 
 /** Parse a PEM private key (PKCS#1 or PKCS#8). */

@@ -67,11 +67,19 @@ export function authorizeKey(home: KeyHome, key: KeyObject, name: string, finger
   return true
 }
 
-/** Remove the authorized keys named `which` (a name or a SHA256: fingerprint); returns what was removed. */
+/**
+ * Remove the authorized key `which` names (its SHA256: fingerprint, or its name); returns what was
+ * removed. A name that more than one key carries is refused with their fingerprints (issue 17
+ * section 2): revoking by a shared default comment must not remove keys nobody meant.
+ */
 export function revokeKey(home: KeyHome, which: string): KeyEntry[] {
   const entries = listAuthorized(home)
-  const gone = entries.filter(e => e.comment === which || e.fingerprint === which)
+  const byFingerprint = entries.filter(e => e.fingerprint === which)
+  const gone = byFingerprint.length > 0 ? byFingerprint : entries.filter(e => e.comment === which)
   if (gone.length === 0) throw new KeyError(`no key named ${which} in ${home.authorizedKeys} (see \`secure-pipe authorized\`)`)
+  if (byFingerprint.length === 0 && gone.length > 1) {
+    throw new KeyError(`${gone.length} keys are named ${which} in ${home.authorizedKeys}: ${gone.map(e => e.fingerprint).join(', ')}; nothing was revoked: give the fingerprint of the one to revoke (secure-pipe revoke SHA256:...)`)
+  }
   writeKeyList(home.authorizedKeys, entries.filter(e => !gone.includes(e)), 'peers allowed to connect: secure-pipe authorize / revoke')
   return gone
 }

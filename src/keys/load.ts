@@ -38,11 +38,14 @@ export function readKeyText(path: string, what: string): string {
 }
 
 
-/** Like ssh: a private key that other users can read or write is refused, with the command that fixes it. */
-function checkPrivateKeyMode(path: string, st: Stats): void {
+/**
+ * Like ssh: a secret file (a private key, a passphrase file) that other users can read or write
+ * is refused, with the command that fixes it. `what` names the file (`private key file`).
+ */
+export function checkOwnerOnly(path: string, what: string, st: Stats = statSync(path)): void {
   if (process.platform === 'win32' || (st.mode & 0o077) === 0) return
   const mode = (st.mode & 0o777).toString(8).padStart(4, '0')
-  throw new KeyError(`private key file ${path} is accessible by other users (mode ${mode}); a private key must be readable by you alone: run chmod 600 ${shellQuote(path)}`)
+  throw new KeyError(`${what} ${path} is accessible by other users (mode ${mode}); a secret must be readable by you alone: run chmod 600 ${shellQuote(path)}`)
 }
 
 /** How to read a private key: its passphrase when it is encrypted. */
@@ -65,7 +68,7 @@ export function loadPrivateKey(path: string, opts: PrivateKeyOptions = {}): KeyO
   if (!PRIVATE_PEM.test(text) && (PUBLIC_PEM.test(text) || /^\s*ssh-/.test(text))) {
     throw new KeyError(`${what} holds a public key; give your own private key here`)
   }
-  checkPrivateKeyMode(path, statSync(path))
+  checkOwnerOnly(path, 'private key file')
   return parseAnyPrivateKey(text, what, opts.passphrase)
 }
 

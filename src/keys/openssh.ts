@@ -126,11 +126,18 @@ export function parseAnyPrivateKey(text: string, what: string, passphrase?: stri
   let key: KeyObject
   try {
     key = OPENSSH_PRIVATE.test(text)
-      ? createPrivateKey({ key: sshpk().parsePrivateKey(text, 'ssh', encrypted ? { passphrase: passphrase! } : {}).toString('pkcs8'), format: 'pem' })
+      ? createPrivateKey({ key: rsaOnly(sshpk().parsePrivateKey(text, 'ssh', encrypted ? { passphrase: passphrase! } : {}), what).toString('pkcs8'), format: 'pem' })
       : createPrivateKey({ key: text, format: 'pem', ...(encrypted ? { passphrase: passphrase! } : {}) })
   } catch (err) {
+    if (err instanceof KeyError) throw err
     if (encrypted) throw new KeyError(`${what}: wrong passphrase, or the file is damaged`, { cause: err })
     throw new KeyError(`${what} is not a private key (PEM PKCS#1, PKCS#8 or OpenSSH)`, { cause: err })
   }
   return checkRsaKey(key, what)
+}
+
+/** An OpenSSH private key of another type (ed25519, ecdsa) says so, as its public line does (issue 17 section 6). */
+function rsaOnly(key: import('sshpk').PrivateKey, what: string): import('sshpk').PrivateKey {
+  if (key.type !== 'rsa') throw new KeyError(`${what} is an OpenSSH ${key.type} key; secure-pipe needs an RSA key: make one with \`secure-pipe init\` (or ssh-keygen -t rsa -b 3072)`)
+  return key
 }

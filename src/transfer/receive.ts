@@ -73,6 +73,7 @@ export async function checkOutputFile(path: string, force: boolean): Promise<voi
 
 /** Receive one transfer from `stream` into `dest` and answer with the receipt (SPEC 8). Throws SecurePipeErrors. */
 export async function receiveEntries(stream: SecureStream, dest: Destination, opts: ReceiveOptions = {}): Promise<ReceiveReport> {
+  stream.allowHalfOpen = true // SPEC 8.5: the receipt follows the sender's close record
   const out = dest.kind === 'directory' ? await OutputDir.open(dest.path) : undefined
   const receiver = new Receiver(stream, dest, out, opts)
   try {

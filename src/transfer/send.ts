@@ -60,6 +60,7 @@ export class TransferFailedError extends SecurePipeError {
 
 /** Send `entries` over an established stream (SPEC 8). Resolves when the receipt confirms every entry; ends the stream's writable side. */
 export async function sendEntries(stream: SecureStream, entries: readonly SourceEntry[], opts: SendOptions = {}): Promise<SendReport> {
+  stream.allowHalfOpen = true // SPEC 8.5.1: a receiver that refuses ends first; this side still ends on its own
   const timeoutMs = opts.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS
   const replies = new Replies(stream, entries, opts.resume === true)
   try {

@@ -60,7 +60,7 @@ t.test('SPEC 6: both directions at once, 5 MiB each way', async t => {
 })
 
 t.test('SPEC 6.3: half-close: the client ends, then still receives the server\'s reply', async t => {
-  const pair = await securePair()
+  const pair = await securePair({ allowHalfOpen: true }) // issue 17 s6: opted in; the default ends with the peer (half-close-default.test.ts)
   try {
     const events: string[] = []
     pair.client.once('finish', () => events.push('client finish'))
@@ -80,7 +80,7 @@ t.test('SPEC 6.3: half-close: the client ends, then still receives the server\'s
 })
 
 t.test('SPEC 6.3: half-close the other way: the server ends first, the client still sends after the server\'s end', async t => {
-  const pair = await securePair()
+  const pair = await securePair({ allowHalfOpen: true }) // issue 17 s6: opted in; the default ends with the peer (half-close-default.test.ts)
   try {
     const atServer = collect(pair.server)
     pair.server.end('greeting')

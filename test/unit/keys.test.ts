@@ -3,10 +3,11 @@
  * (ERR_KEY), and writeKeyPair's file modes and refusal to overwrite.
  */
 import t from 'tap'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fingerprint, loadAuthorizedKeys, loadPrivateKey, loadPublicKey, sshFingerprint, writeKeyPair } from '../../src/keys/load.js'
+import { fileSignature, reloadOnChange } from '../../src/keys/reload.js'
 import { pem, testKeys } from '../helpers/keys.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'secure-pipe-keys-'))
@@ -70,4 +71,45 @@ t.test('SPEC 3.7, 9: writeKeyPair: private key mode 0600, loadable pair, refusal
   t.equal(statSync(second.privateKeyPath).mode & 0o777, 0o600, 'an overwritten private key is mode 0600 again')
   t.equal(sshFingerprint(loadPublicKey(second.publicKeyPath)), second.fingerprint)
   t.throws(() => writeKeyPair({ dir: out, name: '../escape' }), RangeError, 'names cannot hold paths')
+})
+
+t.test('issue 17 s2: reloadOnChange runs the load again only when a stat of the files changed', async t => {
+  const k = await testKeys()
+  const file = join(dir, 'reload.pem')
+  writeFileSync(file, pem(k.client.publicKey))
+  let loads = 0
+  const lookup = reloadOnChange([file], () => { loads++; return loadAuthorizedKeys(file) })
+  const first = lookup()
+  for (let i = 0; i < 5; i++) t.equal(lookup(), first, 'unchanged: the same array, not parsed again')
+  t.equal(loads, 1)
+  writeFileSync(file, pem(k.stranger.publicKey)) // same length, same inode: size and mtime/ctime tell
+  t.same(lookup().map(fingerprint), [fingerprint(k.stranger.publicKey)], 'rewritten in place: read again')
+  t.equal(loads, 2)
+  const tmp = join(dir, 'reload.tmp')
+  writeFileSync(tmp, pem(k.client.publicKey) + pem(k.server.publicKey))
+  renameSync(tmp, file) // a new inode, as writeKeyFile does
+  t.equal(lookup().length, 2, 'replaced by rename: read again')
+  writeFileSync(file, 'no key here\n')
+  t.throws(() => lookup(), { code: 'ERR_KEY' }, 'a broken list throws')
+  const before = loads
+  t.throws(() => lookup(), { code: 'ERR_KEY' }, 'and keeps throwing while unchanged')
+  t.equal(loads, before, 'without parsing it again')
+  rmSync(file)
+  t.throws(() => lookup(), { code: 'ERR_KEY' }, 'a removed file is read again, and fails')
+})
+
+t.test('issue 17 s2: the signature of a directory covers its entries, so an added key file is seen', async t => {
+  const k = await testKeys()
+  const d = join(dir, 'reload.d')
+  mkdirSync(d)
+  writeFileSync(join(d, 'a.pem'), pem(k.client.publicKey))
+  const lookup = reloadOnChange([d], () => loadAuthorizedKeys(d))
+  t.equal(lookup().length, 1)
+  const sig = fileSignature([d])
+  t.equal(fileSignature([d]), sig, 'stable while nothing changes')
+  writeFileSync(join(d, 'b.pem'), pem(k.stranger.publicKey))
+  t.not(fileSignature([d]), sig)
+  t.equal(lookup().length, 2, 'the added file is loaded')
+  chmodSync(join(d, 'b.pem'), 0o600)
+  t.not(fileSignature([d]), fileSignature([join(dir, 'nothing-here')]), 'a missing path has its own signature')
 })
