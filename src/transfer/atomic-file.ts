@@ -125,9 +125,9 @@ export class AtomicFile {
       await link(this.tempPath, this.path)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
-      if (code === 'EEXIST') throw new UsageError(`${this.path} appeared during the transfer; it was left untouched and the data discarded (use --force to replace)`)
+      if (code === 'EEXIST') throw new UsageError(`${this.path} appeared during the transfer; it was left untouched and the data discarded (recv --force replaces it)`)
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err
-      if (await lstat(this.path).then(() => true, () => false)) throw new UsageError(`${this.path} appeared during the transfer; it was left untouched (use --force to replace)`)
+      if (await lstat(this.path).then(() => true, () => false)) throw new UsageError(`${this.path} appeared during the transfer; it was left untouched (recv --force replaces it)`)
       return rename(this.tempPath, this.path) // file systems without hard links
     }
     await unlink(this.tempPath)

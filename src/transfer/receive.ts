@@ -120,6 +120,11 @@ const MAX_COMMITS_IN_FLIGHT = 32
 /** Files up to this size are written in the background as a whole (`#smallFileSink`); the bound on memory is MAX_COMMITS_IN_FLIGHT of them. */
 const SMALL_FILE = 64 * 1024
 const DEFAULT_DRAIN_MS = 10_000
+/**
+ * What the sender (through the receipt) and the receiver's operator can do about an existing
+ * file: only the receiver replaces files, and --resume keeps only a file proven the same (issue 17).
+ */
+const EXISTS_HINT = '; the receiver replaces existing files only when it allows it (recv --force), after their complete transfer; send --resume skips a file only when it is the one this sender wrote, with the same size, mtime and content'
 
 class Receiver extends Writable {
   failure: SecurePipeError | undefined
@@ -278,7 +283,7 @@ class Receiver extends Writable {
     }
     if (entry.type === 'symlink' && resume && st?.isSymbolicLink()) target.complete = true // kept if its target is the same (symlinkSink)
     if (st && !target.complete && this.opts.force !== true) {
-      throw new UsageError(`${path} already exists; pass --force to replace it (only after its complete transfer)`)
+      throw new UsageError(`${path} already exists${EXISTS_HINT}`)
     }
     return target
   }
@@ -306,7 +311,7 @@ class Receiver extends Writable {
       }
       if (step.offset === 0) {
         t.hash = undefined
-        if (t.complete && this.opts.force !== true) throw new UsageError(`${t.path} already exists and differs from the sender's file; pass --force to replace it`)
+        if (t.complete && this.opts.force !== true) throw new UsageError(`${t.path} already exists and the sender did not prove it the same${EXISTS_HINT}`)
         t.complete = false
       }
       t.start = step.offset
@@ -554,7 +559,7 @@ function symlinkSink(t: Target, force: boolean, sameIsDone: boolean): Sink {
       } catch (err) {
         await unlink(temp).catch(() => {})
         if ((err as NodeJS.ErrnoException).code === 'EEXIST' && sameIsDone && await readlink(t.path).then(old => old === target.toString('utf8'), () => false)) return // resumed: already there
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${t.path} appeared during the transfer; it was left untouched (use --force to replace)`)
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${t.path} appeared during the transfer; it was left untouched (recv --force replaces it)`)
         throw ioError(err, `cannot create link ${t.path}`)
       }
     },

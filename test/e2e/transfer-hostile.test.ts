@@ -290,7 +290,7 @@ t.test('SPEC 8.5.1, 8.7: an existing file without --force is refused before any 
   t.equal(o.recv.code, 2, o.recv.stderr)
   t.equal(o.first.ready, undefined, 'the manifest is answered with a refusing receipt: no content was asked for')
   t.equal(o.first.receipt?.error?.code, 'ERR_USAGE')
-  t.match(o.first.receipt?.error?.message, /already exists; pass --force/)
+  t.match(o.first.receipt?.error?.message, /already exists; the receiver replaces existing files only when it allows it \(recv --force\)/)
   const after = await snapshot(o.out)
   t.same([...after.keys()], ['exists.txt'], 'no temporary file beside it')
   t.equal(readFileSync(join(o.out, 'exists.txt'), 'utf8'), 'original')

@@ -10,8 +10,8 @@ import t from 'tap'
 import { copyFileSync, mkdirSync, openSync, closeSync, writeSync, readdirSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { makeKeys, sha256File, sleep, tempDir, writeRandomFile, type CliResult } from '../helpers/cli.js'
-import { cliTransfer, setMtimeMs, startTransfer, summaryOf, type Pair } from '../helpers/transfer.js'
+import { makeKeys, sha256File, tempDir, writeRandomFile, type CliResult } from '../helpers/cli.js'
+import { cliTransfer, fileMatching, killWhen, setMtimeMs, summaryOf, type Pair } from '../helpers/transfer.js'
 import type { TapTest } from '../helpers/streams.js'
 
 t.setTimeout(480_000)
@@ -43,33 +43,16 @@ function outDir(): string {
   return out
 }
 
+const PARTIAL = /^\.big\.bin\.[0-9a-f]+\.partial$/
+
 /** The partial (temporary) file of NAME in `out`, resumable or not, with its size. */
 function partialIn(out: string): { name: string, size: number } | undefined {
-  for (const name of readdirSync(out)) {
-    if (!/^\.big\.bin\.[0-9a-f]+\.partial$/.test(name)) continue
-    try { return { name, size: statSync(join(out, name)).size } } catch { /* renamed or removed meanwhile */ }
-  }
-  return undefined
+  return fileMatching(out, PARTIAL)
 }
 
-/**
- * Start a transfer and SIGKILL `victim` once the receiver's partial file holds `fraction` of
- * SIZE (polled every 5 ms, for at most 120 s). Fails if the transfer ends before that point.
- */
-async function killAt(victim: 'send' | 'recv', fraction: number, out: string, src: string, flags: { send?: string[], recv?: string[] } = {}): Promise<Pair & { at: number }> {
-  const p = await startTransfer(t, keys, [...flags.recv ?? [], out], [...flags.send ?? ['--resume'], src], { timeoutMs: 200_000 })
-  const threshold = Math.floor(SIZE * fraction)
-  const deadline = Date.now() + 120_000
-  let at = 0
-  while (at < threshold) {
-    if (p.send.child.exitCode !== null || p.recv.child.exitCode !== null) throw new Error(`the transfer ended before ${threshold} bytes arrived: ${p.send.stderr()} ${p.recv.stderr()}`)
-    if (Date.now() > deadline) throw new Error(`the partial file did not reach ${threshold} bytes within 120 s`)
-    await sleep(5)
-    at = partialIn(out)?.size ?? 0
-  }
-  p[victim].child.kill('SIGKILL')
-  const [send, recv] = await Promise.all([p.send.done, p.recv.done])
-  return { send, recv, at }
+/** Start a transfer and SIGKILL `victim` once the receiver's partial file holds `fraction` of SIZE. */
+function killAt(victim: 'send' | 'recv', fraction: number, out: string, src: string, flags: { send?: string[], recv?: string[] } = {}): Promise<Pair & { at: number }> {
+  return killWhen(t, keys, victim, { dir: out, pattern: PARTIAL, threshold: Math.floor(SIZE * fraction) }, [...flags.recv ?? [], out], [...flags.send ?? ['--resume'], src])
 }
 
 /** The second run's summaries: bytes moved and resumed, per side. */

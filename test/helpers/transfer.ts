@@ -4,10 +4,10 @@
  * link target) and parse the summary lines both ends print. Every walk is bounded by the tree.
  */
 import { lstat, readdir, readlink } from 'node:fs/promises'
-import { utimesSync } from 'node:fs'
+import { readdirSync, statSync, utimesSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { connectArgs, listenArgs, sha256File, spawnCli, waitForListening, type CliProcess, type CliResult, type Teardown, type TestKeys } from './cli.js'
+import { connectArgs, listenArgs, sha256File, sleep, spawnCli, waitForListening, type CliProcess, type CliResult, type Teardown, type TestKeys } from './cli.js'
 
 /** `send`'s stdin (for `send -`): bytes, or a stream piped in; and both processes' time limit. */
 export interface TransferOptions { stdin?: Buffer | Readable, timeoutMs?: number }
@@ -85,4 +85,35 @@ export function summaryOf(stderr: string, verb: 'sent' | 'received'): Summary | 
   if (!m) return undefined
   const resumed = /; (\d+) bytes \([^)]*\) were already (?:on the receiver|here) \(resumed\)/.exec(line)
   return { files: m[1] === undefined ? undefined : Number(m[1]), directories: Number(m[2] ?? 0), bytes: Number(m[3]), resumed: resumed ? Number(resumed[1]) : 0 }
+}
+
+/** The first file in `dir` whose name matches `pattern`, with its size (undefined if none, or gone meanwhile). */
+export function fileMatching(dir: string, pattern: RegExp): { name: string, size: number } | undefined {
+  let names: string[]
+  try { names = readdirSync(dir) } catch { return undefined } // not created yet
+  for (const name of names) {
+    if (!pattern.test(name)) continue
+    try { return { name, size: statSync(join(dir, name)).size } } catch { /* renamed or removed meanwhile */ }
+  }
+  return undefined
+}
+
+/**
+ * Start a transfer and SIGKILL `victim` once a file in `watch` matching `pattern` (a partial
+ * file) holds `threshold` bytes (polled every 5 ms, for at most 120 s). Throws if the transfer
+ * ends before that point.
+ */
+export async function killWhen(t: Teardown, keys: TestKeys, victim: 'send' | 'recv', watch: { dir: string, pattern: RegExp, threshold: number }, recvArgs: string[], sendArgs: string[]): Promise<Pair & { at: number }> {
+  const p = await startTransfer(t, keys, recvArgs, sendArgs, { timeoutMs: 200_000 })
+  const deadline = Date.now() + 120_000
+  let at = 0
+  while (at < watch.threshold) {
+    if (p.send.child.exitCode !== null || p.recv.child.exitCode !== null) throw new Error(`the transfer ended before ${watch.threshold} bytes arrived: ${p.send.stderr()} ${p.recv.stderr()}`)
+    if (Date.now() > deadline) throw new Error(`the partial file did not reach ${watch.threshold} bytes within 120 s`)
+    await sleep(5)
+    at = fileMatching(watch.dir, watch.pattern)?.size ?? 0
+  }
+  p[victim].child.kill('SIGKILL')
+  const [send, recv] = await Promise.all([p.send.done, p.recv.done])
+  return { send, recv, at }
 }

@@ -147,6 +147,11 @@ t.test('SPEC 8.3: a ready message or plan that does not fit is ERR_PROTOCOL', as
   const c = new ByteQueue()
   c.push(encodePlan([{ index: 0, offset: 5, digest: proof }]))
   t.same(takePlan(c, offers)?.[0]?.digest, proof, 'a step carries the sender\'s proof for a complete-file offer (SPEC 8.6)')
+  // issue 17: with two or more steps, each step's digest is exactly its own 32 bytes.
+  const many = [0, 2, 3].map(index => ({ index, offset: 5, digest: Buffer.alloc(32, index + 1) }))
+  const m = new ByteQueue()
+  m.push(encodePlan(many))
+  t.same(takePlan(m, many), many, 'three steps: each carries its own 32-byte proof')
   const unasked = new ByteQueue()
   unasked.push(encodeReady([{ index: 0, offset: 1, digest: d }]))
   t.throws(() => takeReady(unasked, entries, false), { code: 'ERR_PROTOCOL' }, 'offers a sender did not ask for are refused')
