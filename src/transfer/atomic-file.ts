@@ -189,6 +189,39 @@ export const UMASK = process.umask()
  */
 export const partialsInUse = new Set<string>()
 
+/**
+ * `.NAME.ID.done` beside `path` (SPEC 8.6): the receiver's note that the resume identity ID (the
+ * sender's key, name, size and mtime) wrote the file or link now at `path`, naming its device and
+ * inode. Only the key that wrote a complete file is offered it as complete (issue 17, F5).
+ */
+export function writtenPath(path: string, id: string): string {
+  return partialPath(path, id).replace(/\.partial$/, '.done')
+}
+
+/** After `path` was placed: note that resume identity `id` wrote it. Best effort: without the note, a resume only sends the file again or is refused as existing. */
+export async function noteWritten(path: string, id: string): Promise<void> {
+  const note = writtenPath(path, id)
+  try {
+    const st = await lstat(path)
+    await unlink(note).catch(() => {})
+    const fh = await open(note, CREATE, 0o600)
+    try { await fh.writeFile(`${st.dev} ${st.ino}\n`) } finally { await fh.close() }
+  } catch { /* see above */ }
+}
+
+/** Whether `st` (what is at `path` now, not followed) is the file or link resume identity `id` wrote (noteWritten). */
+export async function wroteIt(path: string, st: Stats, id: string): Promise<boolean> {
+  const fh = await open(writtenPath(path, id), constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined)
+  if (fh === undefined) return false
+  try {
+    const nst = await fh.stat()
+    if (!ownPartial(nst) || nst.size > 64) return false
+    return (await fh.readFile('latin1')) === `${st.dev} ${st.ino}\n`
+  } finally {
+    await fh.close()
+  }
+}
+
 /** A partial file this process may resume: a regular file, ours, with no other links. */
 export function ownPartial(st: Stats): boolean {
   return st.isFile() && st.nlink === 1 && (process.getuid === undefined || st.uid === process.getuid())

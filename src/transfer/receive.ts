@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises'
 import { IoError, ProtocolError, SecurePipeError, TruncatedError, UsageError } from '../errors.js'
 import { ioError } from '../errno.js'
 import type { SecureStream } from '../session.js'
-import { AtomicFile, ownPartial, partialPath, partialsInUse, syncDirectory, utimeArg, UMASK } from './atomic-file.js'
+import { AtomicFile, noteWritten, ownPartial, partialPath, partialsInUse, syncDirectory, utimeArg, UMASK, writtenPath, wroteIt } from './atomic-file.js'
 import { ByteQueue } from './bytes.js'
 import { ManifestDecoder, type Entry, type Manifest } from './entry.js'
 import { OutputDir } from './output-dir.js'
@@ -264,11 +264,14 @@ class Receiver extends Writable {
       return target
     }
     if (st?.isDirectory()) throw new UsageError(`${path} is a directory, but the sender sends a ${entry.type} of that name`)
-      const keepHash = (hash: Hash): Hash | undefined => this.opts.onSha256 ? hash : undefined
+    const keepHash = (hash: Hash): Hash | undefined => this.opts.onSha256 ? hash : undefined
+    // SPEC 8.6: a complete file or link counts only for the key that wrote it (issue 17, F5): another
+    // sender learns nothing of it, not even whether its content matches a guess.
+    const mine = resume && st !== undefined && await wroteIt(path, st, resumeId(this.#fingerprint, entry))
     if (entry.type === 'file' && resume) {
-      if (st?.isFile() && st.size === entry.size && Math.trunc(st.mtimeMs) === entry.mtimeMs) {
-        // SPEC 8.6: a complete file of the same size and mtime. Its digest is not disclosed (an
-        // all-zero offer): the sender proves its own in the plan and we compare. Empty: nothing to prove.
+      if (mine && st.isFile() && st.size === entry.size && Math.trunc(st.mtimeMs) === entry.mtimeMs) {
+        // A complete file of the same size and mtime, written by this sender. Its digest is not disclosed
+        // (an all-zero offer): the sender proves its own in the plan and we compare. Empty: nothing to prove.
         const hash = entry.size === 0 ? createHash('sha256') : await hashFile(path, entry.size)
         if (hash && entry.size === 0) Object.assign(target, { complete: true, start: 0, hash: keepHash(hash) })
         else if (hash) Object.assign(target, { complete: true, own: hash.copy().digest(), hash: keepHash(hash), offer: { index: this.#targets.length, offset: entry.size, digest: ZERO_DIGEST } })
@@ -281,7 +284,7 @@ class Receiver extends Writable {
         }
       }
     }
-    if (entry.type === 'symlink' && resume && st?.isSymbolicLink()) target.complete = true // kept if its target is the same (symlinkSink)
+    if (entry.type === 'symlink' && mine && st.isSymbolicLink()) target.complete = true // kept if its target is the same (symlinkSink)
     if (st && !target.complete && this.opts.force !== true) {
       throw new UsageError(`${path} already exists${EXISTS_HINT}`)
     }
@@ -341,7 +344,7 @@ class Receiver extends Writable {
     if (this.out) await this.out.ensureParents(entry.name)
     this.#sink = this.dest.kind === 'writable' ? writableSink(this.dest.writable, this.dest.name)
       : t.device ? deviceSink(t.device, t.path)
-        : entry.type === 'symlink' ? symlinkSink(t, this.opts.force === true, t.complete === true)
+        : entry.type === 'symlink' ? { ...symlinkSink(t, this.opts.force === true, t.complete === true), place: () => this.#noteWritten(t) }
           : await this.#fileSink(t)
     this.#open.add(this.#sink)
     if (this.opts.onSha256 && entry.type !== 'symlink') t.hash ??= createHash('sha256')
@@ -360,9 +363,21 @@ class Receiver extends Writable {
     return {
       write: buffers => file.write(buffers),
       end: () => file.finish(t.entry.mode & ~UMASK, t.entry.mtimeMs),
-      place: () => file.place(),
+      place: () => file.place().then(() => this.#noteWritten(t)),
       abort: () => file.abort(),
     }
+  }
+
+  /** A complete transfer its sender did not ask to resume needs no notes (SPEC 8.6): none is left beside its files. */
+  async #dropNotes(): Promise<void> {
+    if (this.#manifest!.resume || this.opts.resume === false || this.dest.kind !== 'directory') return
+    const notes = this.#targets.filter(t => t.entry.type === 'file' || t.entry.type === 'symlink').map(t => writtenPath(t.path, resumeId(this.#fingerprint, t.entry)))
+    for (let i = 0; i < notes.length; i += MAX_COMMITS_IN_FLIGHT) await Promise.all(notes.slice(i, i + MAX_COMMITS_IN_FLIGHT).map(n => unlink(n).catch(() => {})))
+  }
+
+  /** SPEC 8.6: a receiver that allows resume notes which sender wrote each file and link it placed, so a resume by that sender (and no other) finds it complete. */
+  async #noteWritten(t: Target): Promise<void> {
+    if (this.opts.resume !== false && this.dest.kind === 'directory') await noteWritten(t.path, resumeId(this.#fingerprint, t.entry))
   }
 
   /**
@@ -388,7 +403,7 @@ class Receiver extends Writable {
           throw err
         }
       },
-      place: () => file!.place(),
+      place: () => file!.place().then(() => this.#noteWritten(t)),
       abort: () => { aborted = true; file?.abort() },
     }
   }
@@ -457,6 +472,7 @@ class Receiver extends Writable {
       throw new ProtocolError(`the sender ended its stream before the end of ${showName(this.#targets[this.#index]!.entry.name)} (SPEC 8.4)`)
     }
     await this.#chain
+    await this.#dropNotes() // before the directories get their mtimes
     await this.#settleDirectories()
     this.#sendReceipt()
   }

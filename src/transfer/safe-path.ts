@@ -9,7 +9,7 @@ import { ProtocolError } from '../errors.js'
 import { MAX_COMPONENT_BYTES, MAX_NAME_BYTES, type Entry, type Manifest } from './entry.js'
 
 /** SPEC 8.2, 8.6: the receiver's own temporary and resumable partial files, which no entry may name. */
-const TEMPORARY_NAME = /(^|\/)\.[^/]*\.[0-9a-f]{12,16}\.partial$/
+const TEMPORARY_NAME = /(^|\/)\.[^/]*\.[0-9a-f]{12,16}\.(partial|done)$/i
 
 /** Why `name` is refused (SPEC 8.2), or null when it is safe. */
 export function nameProblem(name: string): string | null {
@@ -23,7 +23,7 @@ export function nameProblem(name: string): string | null {
     if (part === '.' || part === '..') return `has a "${part}" component`
     if (Buffer.byteLength(part) > MAX_COMPONENT_BYTES) return `has a component longer than ${MAX_COMPONENT_BYTES} bytes`
   }
-  if (TEMPORARY_NAME.test(name)) return 'has the shape of the receiver\'s temporary and partial files (.NAME.HEX.partial)'
+  if (TEMPORARY_NAME.test(name)) return 'has the shape of the receiver\'s temporary, partial and resume files (.NAME.HEX.partial, .NAME.HEX.done)'
   return null
 }
 
