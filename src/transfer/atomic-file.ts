@@ -25,6 +25,9 @@ const WRITEBACK_EVERY = 64 * 1024 * 1024
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
 const REOPEN = constants.O_WRONLY | constants.O_NOFOLLOW
 
+/** Where temporary file names come from: 48 random bits each; a test fixes it to mount a race on a known name (issue 17 section 7). */
+export const tempNames = { next: (): string => randomBytes(6).toString('hex') }
+
 /** `.NAME.ID.partial` beside `path`, NAME shortened so the whole stays within 255 bytes (SPEC 8.6). */
 export function partialPath(path: string, id: string): string {
   let name = basename(path)
@@ -56,7 +59,7 @@ export class AtomicFile {
       if ((opts.resumeAt ?? 0) > 0) throw new IoError(`the partial file of ${path} is in use by another transfer`)
       keep = false // another transfer is writing it: this one is not resumable
     }
-    const tempPath = keep ? partialPath(path, opts.resumeId!) : partialPath(path, randomBytes(6).toString('hex'))
+    const tempPath = keep ? partialPath(path, opts.resumeId!) : partialPath(path, tempNames.next())
     if (keep) partialsInUse.add(tempPath)
     else pending.add(tempPath)
     try {
@@ -133,13 +136,16 @@ export class AtomicFile {
     await unlink(this.tempPath)
   }
 
-  /** Discard the partial output (a resumable partial file is kept); synchronous, so it also works on the way out of a signal. */
-  abort(): void {
+  /**
+   * Discard the partial output (a resumable partial file is kept, unless `discard`: it was
+   * created somewhere it must not stay); synchronous, so it also works on the way out of a signal.
+   */
+  abort(discard = false): void {
     if (this.#done) return
     this.#done = true
     this.fh.close().catch(() => {})
     partialsInUse.delete(this.tempPath)
-    if (this.keep) return
+    if (this.keep && !discard) return
     try { unlinkSync(this.tempPath) } catch { /* already gone */ }
     pending.delete(this.tempPath)
   }

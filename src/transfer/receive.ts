@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises'
 import { IoError, ProtocolError, SecurePipeError, TruncatedError, UsageError } from '../errors.js'
 import { ioError } from '../errno.js'
 import type { SecureStream } from '../session.js'
-import { AtomicFile, noteWritten, ownPartial, partialPath, partialsInUse, syncDirectory, utimeArg, UMASK, writtenPath, wroteIt } from './atomic-file.js'
+import { AtomicFile, noteWritten, ownPartial, partialPath, partialsInUse, syncDirectory, tempNames, utimeArg, UMASK, writtenPath, wroteIt } from './atomic-file.js'
 import { ByteQueue } from './bytes.js'
 import { ManifestDecoder, type Entry, type Manifest } from './entry.js'
 import { OutputDir } from './output-dir.js'
@@ -357,7 +357,7 @@ class Receiver extends Writable {
     try {
       if (this.out) await this.out.verifyParent(t.entry.name)
     } catch (err) {
-      file.abort()
+      file.abort(true) // created through a swapped directory: not a partial file to keep
       throw err
     }
     return {
@@ -560,7 +560,7 @@ function writableSink(w: Writable, name: string): Sink {
 /** SPEC 8.1 type 3: the target is collected, then the link is created beside its name and renamed into place; never followed. */
 function symlinkSink(t: Target, force: boolean, sameIsDone: boolean): Sink {
   const parts: Buffer[] = []
-  const temp = partialPath(t.path, randomBytes(6).toString('hex'))
+  const temp = partialPath(t.path, tempNames.next())
   return {
     write: async buffers => { parts.push(...buffers.map(b => Buffer.from(b))) },
     end: async () => {

@@ -7,7 +7,13 @@ import { lstat, readdir, readlink } from 'node:fs/promises'
 import { readdirSync, statSync, utimesSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import { connectArgs, listenArgs, sha256File, sleep, spawnCli, waitForListening, type CliProcess, type CliResult, type Teardown, type TestKeys } from './cli.js'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import {
+  ByteQueue, connect, createServer, encodeManifest, loadAuthorizedKeys, loadPrivateKey, loadPublicKey, receiveEntries, takeReady, takeReceipt,
+  type Destination, type Entry, type Offer, type Receipt, type ReceiveOptions, type ReceiveReport, type SecurePipeError, type SecureStream,
+} from '../../src/index.js'
+import { connectArgs, listenArgs, sha256File, sleep, spawnCli, waitFor, waitForListening, type CliProcess, type CliResult, type Teardown, type TestKeys } from './cli.js'
 
 /** `send`'s stdin (for `send -`): bytes, or a stream piped in; and both processes' time limit. */
 export interface TransferOptions { stdin?: Buffer | Readable, timeoutMs?: number }
@@ -116,4 +122,61 @@ export async function killWhen(t: Teardown, keys: TestKeys, victim: 'send' | 're
   p[victim].child.kill('SIGKILL')
   const [send, recv] = await Promise.all([p.send.done, p.recv.done])
   return { send, recv, at }
+}
+
+/**
+ * An in-process receiver (the library's `receiveEntries` behind `createServer`) for one
+ * transfer into `dest`; `result` settles with its report or its error (issue 17 section 7).
+ */
+export async function libReceiver(t: Teardown, keys: TestKeys, dest: Destination, opts: ReceiveOptions = {}): Promise<{ port: number, result: Promise<ReceiveReport | SecurePipeError> }> {
+  let settle!: (r: ReceiveReport | SecurePipeError) => void
+  const result = new Promise<ReceiveReport | SecurePipeError>(resolve => { settle = resolve })
+  const server = createServer({ privateKey: loadPrivateKey(keys.server), authorizedKeys: loadAuthorizedKeys(keys.clientPK) }, stream => {
+    receiveEntries(stream, dest, opts).then(settle, settle)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.close() })
+  return { port: (server.address() as AddressInfo).port, result }
+}
+
+/**
+ * A sender built from the library's message functions, each step timed by the test: the manifest
+ * and the Ready it gets, then whatever the test writes (plan, content), then the receipt. Between
+ * Ready and the plan the test can change the receiver's disk: a race made deterministic.
+ */
+export class StepSender {
+  readonly #q = new ByteQueue()
+  #ended = false
+  private constructor(readonly stream: SecureStream) {
+    stream.on('data', (c: Buffer) => this.#q.push(c))
+    stream.on('end', () => { this.#ended = true })
+    stream.on('close', () => { this.#ended = true })
+    stream.on('error', () => {})
+  }
+
+  static async connect(port: number, keys: TestKeys): Promise<StepSender> {
+    return new StepSender(await connect({ host: '127.0.0.1', port, privateKey: loadPrivateKey(keys.client), serverPublicKey: loadPublicKey(keys.serverPK) }))
+  }
+
+  /** Send the manifest; the offers of the Ready that answers it (a refusing receipt throws). */
+  async manifest(entries: readonly Entry[], resume: boolean): Promise<Offer[]> {
+    this.stream.write(encodeManifest(entries, { resume }))
+    let offers: Offer[] | null = null
+    await waitFor(() => this.#ended || (this.#q.length >= 4 && this.#q.peek(4)!.toString('latin1') === 'SPRC') || (offers = takeReady(this.#q, entries, resume)) !== null, 'the answer to the manifest')
+    if (offers === null) throw new Error(`no Ready: ${JSON.stringify(takeReceipt(this.#q))}`)
+    return offers
+  }
+
+  write(...chunks: Buffer[]): void {
+    for (const c of chunks) this.stream.write(c)
+  }
+
+  /** End our direction (the close record), then read the receiver's receipt, if it sends one. */
+  async end(): Promise<Receipt | null> {
+    this.stream.end()
+    await waitFor(() => this.#ended, 'the end of the receiver\'s direction')
+    this.stream.destroy()
+    return takeReceipt(this.#q)
+  }
 }
