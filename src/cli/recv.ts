@@ -9,6 +9,7 @@ import type { Argv } from 'yargs'
 import { checkOutputFile, ioError, receiveEntries, sha256Line, UsageError, type Destination, type ReceiveOptions } from '../index.js'
 import { listen, openStream, type SecureStream } from './endpoint.js'
 import { resolveRole, sessionOptions, transferOptions, wantProgress, type Role, type SessionFlags, type TransferArgs } from './options.js'
+import { reportPartials } from './partials.js'
 import { createProgress, formatBytes, summaryLine, type Progress } from './progress.js'
 import { createLog, formatError, type Log } from './report.js'
 import { countOf } from './send.js'
@@ -21,6 +22,7 @@ export interface RecvArgs extends TransferArgs {
   keepOpen?: boolean
   outputDir?: string
   resume?: boolean
+  clearPartials?: string
 }
 
 /** Issue 5: a long-running server drops connections idle for this long unless --idle-timeout says otherwise. */
@@ -32,7 +34,8 @@ export function recvBuilder<T>(y: Argv<T>): Argv<T> {
     .option('force', { alias: 'f', type: 'boolean', describe: 'replace existing files (only after each one\'s complete transfer; links are replaced, never followed)' })
     .option('output-dir', { alias: 'o', type: 'string', describe: 'directory for the received entries (created if missing)' })
     .option('keep-open', { type: 'boolean', describe: 'serve transfers until stopped, each into --output-dir (listening only)' })
-    .option('resume', { type: 'boolean', describe: 'honour a sender\'s --resume (default yes); --no-resume keeps no partial files and restarts every file' })
+    .option('resume', { type: 'boolean', describe: 'keep the partial files of cut transfers and honour a sender\'s --resume (default yes); --no-resume keeps no partial files and restarts every file' })
+    .option('clear-partials', { type: 'string', requiresArg: true, describe: 'at start, remove the partial files of cut transfers older than AGE (7d, 12h, 30m; 0: all) from the directory' })
     .example('$0 recv --listen 0.0.0.0:7070 inbox/', 'accept a peer in authorized_keys (see `secure-pipe authorize`), write what it sends under inbox/')
     .example('$0 recv --listen 0.0.0.0:7070 out.bin', 'receive exactly one file as out.bin')
     .example('$0 recv --listen 0.0.0.0:7070 - | tar x', 'write one stream to stdout')
@@ -63,6 +66,8 @@ export async function recv(args: RecvArgs): Promise<void> {
   const dest = await destinationOf(args)
   if (args.keepOpen && dest.kind !== 'directory') throw new UsageError('--keep-open needs a directory to receive into: --output-dir DIR (or an existing DIR)')
   const session = sessionOptions(args) // flag errors before key errors
+  if (dest.kind === 'directory') await reportPartials(dest.path, args.clearPartials, createLog(args.quiet === true))
+  else if (args.clearPartials !== undefined) throw new UsageError('--clear-partials needs a directory to receive into')
   const role = await resolveRole(args, 'listen')
   const log = createLog(args.quiet === true)
   const active = new Set<SecureStream>()

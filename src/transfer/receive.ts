@@ -147,6 +147,8 @@ class Receiver extends Writable {
   #chain: Promise<void> = Promise.resolve()
   #inflight: Array<Promise<void>> = []
   readonly #open = new Set<Sink>()
+  /** Notes of who wrote a file (noteWritten) still being written. */
+  #notes: Array<Promise<void>> = []
   /** Parent directories already checked before Ready (#checkParents). */
   readonly #parentsSeen = new Set<string>()
   readonly #fingerprint: string
@@ -351,8 +353,11 @@ class Receiver extends Writable {
   }
 
   async #fileSink(t: Target): Promise<Sink> {
-    const resume = this.#manifest!.resume && this.opts.resume !== false && this.dest.kind === 'directory' && t.entry.type === 'file'
-    if (!resume && t.entry.type === 'file' && t.entry.size <= SMALL_FILE) return this.#smallFileSink(t) // never a stream: its size is unknown
+    // SPEC 8.6: a receiver that allows resume writes every file into its resumable partial file,
+    // whether or not this sender asked to resume, so a cut transfer can be resumed (issue 17). A small
+    // file that starts at 0 is written only after its end, so a cut never leaves a part of it.
+    const resume = this.opts.resume !== false && this.dest.kind === 'directory' && t.entry.type === 'file'
+    if (t.start === 0 && t.entry.type === 'file' && t.entry.size <= SMALL_FILE) return this.#smallFileSink(t) // never a stream: its size is unknown
     const file = await AtomicFile.create(t.path, { force: this.opts.force === true, ...(resume ? { resumeId: resumeId(this.#fingerprint, t.entry), resumeAt: t.start } : {}) })
     try {
       if (this.out) await this.out.verifyParent(t.entry.name)
@@ -370,6 +375,7 @@ class Receiver extends Writable {
 
   /** A complete transfer its sender did not ask to resume needs no notes (SPEC 8.6): none is left beside its files. */
   async #dropNotes(): Promise<void> {
+    await Promise.all(this.#notes)
     if (this.#manifest!.resume || this.opts.resume === false || this.dest.kind !== 'directory') return
     const notes = this.#targets.filter(t => t.entry.type === 'file' || t.entry.type === 'symlink').map(t => writtenPath(t.path, resumeId(this.#fingerprint, t.entry)))
     for (let i = 0; i < notes.length; i += MAX_COMMITS_IN_FLIGHT) await Promise.all(notes.slice(i, i + MAX_COMMITS_IN_FLIGHT).map(n => unlink(n).catch(() => {})))
@@ -377,7 +383,10 @@ class Receiver extends Writable {
 
   /** SPEC 8.6: a receiver that allows resume notes which sender wrote each file and link it placed, so a resume by that sender (and no other) finds it complete. */
   async #noteWritten(t: Target): Promise<void> {
-    if (this.opts.resume !== false && this.dest.kind === 'directory') await noteWritten(t.path, resumeId(this.#fingerprint, t.entry))
+    if (this.opts.resume === false || this.dest.kind !== 'directory' || (t.entry.type !== 'file' && t.entry.type !== 'symlink')) return
+    // Off the commit chain (it would wait for each note in turn): at most MAX_COMMITS_IN_FLIGHT at once, all done before the receipt.
+    this.#notes.push(noteWritten(t.path, resumeId(this.#fingerprint, t.entry)))
+    if (this.#notes.length > MAX_COMMITS_IN_FLIGHT) await this.#notes.shift()
   }
 
   /**
@@ -522,6 +531,7 @@ class Receiver extends Writable {
     const failure = err instanceof SecurePipeError ? err : ioError(err, 'the transfer failed')
     this.failure = failure
     await Promise.allSettled(this.#inflight) // entries before the failing one finish, so `done` says what is durable
+    await Promise.all(this.#notes) // kept: a cut transfer is resumed (SPEC 8.6)
     this.abortAll()
     if (this.dest.kind === 'directory') await syncDirectory(this.out!.root).catch(() => {})
     this.#sendReceipt(failure)

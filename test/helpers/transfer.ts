@@ -61,7 +61,8 @@ export async function snapshot(root: string): Promise<Map<string, DiskNode>> {
       const path = join(root, name)
       const st = await lstat(path)
       const type = st.isFile() ? 'file' : st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : 'other'
-      const node: DiskNode = { type, mode: st.mode & 0o7777, mtimeMs: Math.trunc(st.mtimeMs), size: st.size }
+      // A directory's size is its listing's, which ext4 never shrinks (the receiver's notes come and go, SPEC 8.6): not compared.
+      const node: DiskNode = { type, mode: st.mode & 0o7777, mtimeMs: Math.trunc(st.mtimeMs), size: type === 'directory' ? 0 : st.size }
       if (type === 'file') node.sha256 = await sha256File(path)
       if (type === 'symlink') node.target = await readlink(path)
       if (type === 'directory') stack.push(name)
