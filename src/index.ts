@@ -51,4 +51,5 @@ export { encodeReady, encodePlan, takeReady, takePlan, resumeId } from './transf
 export type { Offer, Step } from './transfer/resume.js'
 export { ByteQueue } from './transfer/bytes.js'
 export { findLeftovers, clearLeftovers, MAX_LOOKED_AT } from './transfer/stale.js'
+export { ManifestBudget, manifestBudget, MAX_HELD_ENTRIES, MAX_HELD_NAME_BYTES } from './transfer/budget.js'
 export type { Leftover, Leftovers } from './transfer/stale.js'

@@ -18,6 +18,7 @@ import { ioError } from '../errno.js'
 import type { SecureStream } from '../session.js'
 import { AtomicFile, noteWritten, ownPartial, partialPath, partialsInUse, syncDirectory, tempNames, utimeArg, UMASK, writtenPath, wroteIt } from './atomic-file.js'
 import { ByteQueue } from './bytes.js'
+import { manifestBudget, type Hold, type ManifestBudget } from './budget.js'
 import { ManifestDecoder, type Entry, type Manifest } from './entry.js'
 import { OutputDir } from './output-dir.js'
 import { encodeReceipt, type Outcome } from './receipt.js'
@@ -48,6 +49,8 @@ export interface ReceiveOptions {
   onSha256?: (name: string, hex: string) => void
   /** After a failure receipt, how long the sender's remaining data is read and discarded (SPEC 8.5.1). */
   drainMs?: number
+  /** What the manifests of concurrent transfers may hold at once (SPEC 8.2); default the process-wide `manifestBudget`. */
+  budget?: ManifestBudget
 }
 
 /** What a completed transfer wrote. */
@@ -74,20 +77,25 @@ export async function checkOutputFile(path: string, force: boolean): Promise<voi
 /** Receive one transfer from `stream` into `dest` and answer with the receipt (SPEC 8). Throws SecurePipeErrors. */
 export async function receiveEntries(stream: SecureStream, dest: Destination, opts: ReceiveOptions = {}): Promise<ReceiveReport> {
   const out = dest.kind === 'directory' ? await OutputDir.open(dest.path) : undefined
-  const receiver = new Receiver(stream, dest, out, opts)
+  const hold = (opts.budget ?? manifestBudget).open()
+  const receiver = new Receiver(stream, dest, out, opts, hold)
   try {
-    await pipeline(stream, receiver)
-  } catch (err) {
-    receiver.abortAll()
-    stream.destroy()
-    throw receiver.failure ?? receiveError(err, dest)
+    try {
+      await pipeline(stream, receiver)
+    } catch (err) {
+      receiver.abortAll()
+      stream.destroy()
+      throw receiver.failure ?? receiveError(err, dest)
+    }
+    await receiver.sent
+    if (receiver.failure) {
+      stream.destroy()
+      throw receiver.failure
+    }
+    return receiver.report()
+  } finally {
+    hold.close()
   }
-  await receiver.sent
-  if (receiver.failure) {
-    stream.destroy()
-    throw receiver.failure
-  }
-  return receiver.report()
 }
 
 /** One entry's place, start and state, decided before the content (SPEC 8.3). */
@@ -130,7 +138,7 @@ class Receiver extends Writable {
   failure: SecurePipeError | undefined
   /** Settles once the receipt went out (or could not). */
   sent: Promise<void> = Promise.resolve()
-  readonly #decoder = new ManifestDecoder()
+  readonly #decoder: ManifestDecoder
   readonly #q = new ByteQueue()
   #phase: 'manifest' | 'plan' | 'content' | 'failed' = 'manifest'
   #manifest: Manifest | undefined
@@ -153,8 +161,9 @@ class Receiver extends Writable {
   readonly #parentsSeen = new Set<string>()
   readonly #fingerprint: string
 
-  constructor(private readonly stream: SecureStream, private readonly dest: Destination, private readonly out: OutputDir | undefined, private readonly opts: ReceiveOptions) {
+  constructor(private readonly stream: SecureStream, private readonly dest: Destination, private readonly out: OutputDir | undefined, private readonly opts: ReceiveOptions, hold: Hold) {
     super({ highWaterMark: 1024 * 1024 })
+    this.#decoder = new ManifestDecoder(hold)
     this.#fingerprint = opts.senderFingerprint ?? stream.peerFingerprint ?? ''
   }
 

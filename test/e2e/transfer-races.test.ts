@@ -9,7 +9,7 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { encodePlan, resumeId, type Entry, type ReceiveReport, type SecurePipeError } from '../../src/index.js'
+import { encodePlan, ManifestBudget, resumeId, type Entry, type ReceiveReport, type SecurePipeError } from '../../src/index.js'
 import { partialPath, tempNames } from '../../src/transfer/atomic-file.js'
 import { makeKeys, tempDir, waitFor } from '../helpers/cli.js'
 import { cliTransfer, libReceiver, setMtimeMs, StepSender } from '../helpers/transfer.js'
@@ -114,4 +114,19 @@ t.test('SPEC 8.6, 8.7 (O_NOFOLLOW on reopen): a partial file swapped for a link 
   t.equal(receipt?.error?.code, 'ERR_IO')
   t.same(readFileSync(victim), Buffer.alloc(150_000, 'V'), 'the victim is untouched')
   t.notOk(existsSync(join(out, 'big')), 'no big')
+})
+
+t.test('issue 17 section 3, SPEC 8.2: a second connection whose manifest would go over the process-wide budget gets a refusing receipt with the reason', async t => {
+  const { out } = dirs()
+  const budget = new ManifestBudget(10, 1_000_000)
+  const rx = await libReceiver(t, keys, { kind: 'directory', path: out }, { budget })
+  const first = await StepSender.connect(rx.port, keys)
+  t.same(await first.manifest([file('a', 1), file('b', 1), file('c', 1), file('d', 1), file('e', 1), file('f', 1)], false), [], 'the first (6 entries) gets Ready and holds them')
+  const rx2 = await libReceiver(t, keys, { kind: 'directory', path: out }, { budget })
+  const second = await StepSender.connect(rx2.port, keys)
+  await t.rejects(second.manifest([file('g', 1), file('h', 1), file('i', 1), file('j', 1), file('k', 1)], false), /"code":"ERR_NETWORK","message":"the receiver is busy: it holds 6 entries for the manifests of this and 1 other transfer\(s\)/)
+  await failedWith(t, rx2.result, 'ERR_NETWORK', /the receiver is busy/)
+  first.write(encodePlan([]), Buffer.from('abcdef'))
+  t.equal((await first.end())?.done, 6, 'the first transfer completes')
+  t.equal(budget.held.entries, 0, 'and gives its share back')
 })
