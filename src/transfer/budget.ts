@@ -22,6 +22,7 @@ export interface Hold {
   close(): void
 }
 
+/** Entries and name bytes held by the manifests of concurrent transfers; each transfer opens a Hold. */
 export class ManifestBudget {
   #entries = 0
   #names = 0
