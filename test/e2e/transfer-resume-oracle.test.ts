@@ -7,7 +7,7 @@
  * carries no offer, a right and a wrong guess get the same refusal, and the file is untouched.
  */
 import t from 'tap'
-import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, lutimesSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ByteQueue, connect, encodeManifest, loadPrivateKey, loadPublicKey, takeReady } from '../../src/index.js'
 import { connectArgs, makeKeys, spawnCli, tempDir, waitForListening, type CliResult } from '../helpers/cli.js'
@@ -26,12 +26,12 @@ const inbox = join(dir, 'inbox')
 mkdirSync(inbox)
 
 /** `send --resume FILE` as `key` into a one-shot `recv inbox` that authorizes both keys. */
-async function send(key: 'client' | 'other', path: string): Promise<{ send: CliResult, recv: CliResult }> {
+async function send(key: 'client' | 'other', path: string, flags: string[] = []): Promise<{ send: CliResult, recv: CliResult }> {
   const recv = spawnCli(t, ['recv', '--listen', '127.0.0.1:0', '--key', keys.server, '--authorized', authorized, inbox])
   const port = await waitForListening(recv)
   const args = connectArgs(keys, port)
   args[args.indexOf('--key') + 1] = key === 'client' ? keys.client : keys.other
-  const s = await spawnCli(t, ['send', ...args, '--resume', path]).done
+  const s = await spawnCli(t, ['send', ...args, '--resume', ...flags, path]).done
   return { send: s, recv: await recv.done }
 }
 
@@ -106,3 +106,25 @@ t.test('F5: a complete file with no note of who wrote it (placed by hand, or by 
   t.match(r.send.stderr, /byhand\.txt already exists/)
 })
 
+
+t.test('F5: a link written by one key is not confirmed to another that guesses its target', async t => {
+  const tree = (target: string, n: number): string => {
+    const root = join(dir, `l${n}`, 'links')
+    mkdirSync(root, { recursive: true })
+    symlinkSync(target, join(root, 'where'))
+    lutimesSync(join(root, 'where'), MTIME / 1000, MTIME / 1000) // one resume identity: same name, target length and mtime
+    return root
+  }
+  const owner = await send('client', tree('/srv/secret-place', 0), ['--links'])
+  t.equal(owner.send.code, 0, owner.send.stderr)
+  const again = await send('client', tree('/srv/secret-place', 1), ['--links'])
+  t.equal(again.send.code, 0, `the writer's own resume counts the link as done: ${again.send.stderr}`)
+  const right = await send('other', tree('/srv/secret-place', 2), ['--links'])
+  const wrong = await send('other', tree('/srv/elsewhere!!!', 3), ['--links'])
+  for (const r of [right, wrong]) {
+    t.equal(r.send.code, 2, 'refused (ERR_USAGE), not 0')
+    t.match(r.send.stderr, /where already exists/)
+  }
+  t.equal(shape(right.send), shape(wrong.send), 'the same refusal for a right and a wrong guess')
+  t.equal(readlinkSync(join(inbox, 'links', 'where')), '/srv/secret-place', 'the link is untouched')
+})
