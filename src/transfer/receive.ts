@@ -121,7 +121,8 @@ interface Sink {
   end(): Promise<void>
   /** Then put it in place; called in manifest order, after the previous entry's place. */
   place?: () => Promise<void>
-  abort(): void
+  /** `discard`: also a resumable partial file (the receiving disk failed, SPEC 8.6). */
+  abort(discard?: boolean): void
 }
 
 const MAX_COMMITS_IN_FLIGHT = 32
@@ -192,9 +193,9 @@ class Receiver extends Writable {
     this.#finish().then(() => cb(), err => this.#fail(err).then(() => cb()))
   }
 
-  /** Drop every file not yet in place (a resumable partial file stays, SPEC 8.6). */
-  abortAll(): void {
-    for (const sink of this.#open) sink.abort()
+  /** Drop every file not yet in place (a resumable partial file stays, SPEC 8.6, unless `discard`). */
+  abortAll(discard = false): void {
+    for (const sink of this.#open) sink.abort(discard)
     this.#open.clear()
     for (const t of this.#targets) t.device?.close().catch(() => {})
   }
@@ -378,7 +379,7 @@ class Receiver extends Writable {
       write: buffers => file.write(buffers),
       end: () => file.finish(t.entry.mode & ~UMASK, t.entry.mtimeMs),
       place: () => file.place().then(() => this.#noteWritten(t)),
-      abort: () => file.abort(),
+      abort: discard => file.abort(discard),
     }
   }
 
@@ -541,7 +542,7 @@ class Receiver extends Writable {
     this.failure = failure
     await Promise.allSettled(this.#inflight) // entries before the failing one finish, so `done` says what is durable
     await Promise.all(this.#notes) // kept: a cut transfer is resumed (SPEC 8.6)
-    this.abortAll()
+    this.abortAll(failure.code === 'ERR_IO') // a failing disk (full, read-only) keeps no partial file; a cut transfer does
     if (this.dest.kind === 'directory') await syncDirectory(this.out!.root).catch(() => {})
     this.#sendReceipt(failure)
     const timer = setTimeout(() => this.stream.destroy(), this.opts.drainMs ?? DEFAULT_DRAIN_MS)
