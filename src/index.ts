@@ -60,3 +60,6 @@ export type { ExchangeOptions, PeerIdentity as PairPeer } from './pair/exchange.
 export { newPairingCode, normalizeCode, CODE_BITS } from './pair/code.js'
 export { serveTunnel, joinTunnel, encodeTunnelStatus, takeTunnelStatus, TUNNEL_MAGIC, MAX_TUNNEL_REASON, DEFAULT_TARGET_TIMEOUT_MS, DEFAULT_STATUS_TIMEOUT_MS } from './tunnel.js'
 export type { TunnelStatus, TunnelReport, TunnelTarget, ServeTunnelOptions, JoinTunnelOptions } from './tunnel.js'
+export { findLeftovers, clearLeftovers, MAX_LOOKED_AT } from './transfer/stale.js'
+export { ManifestBudget, manifestBudget, MAX_HELD_ENTRIES, MAX_HELD_NAME_BYTES } from './transfer/budget.js'
+export type { Leftover, Leftovers } from './transfer/stale.js'

@@ -12,6 +12,7 @@ import { resolveRole, sessionOptions, transferOptions, wantProgress, type Role, 
 import { createOutput, jsonOption, progressEvents, type Output } from './events.js'
 import { createProgress, formatBytes, summaryFields, summaryLine, type Progress } from './progress.js'
 import { errorReport, formatError } from './report.js'
+import { reportPartials } from './partials.js'
 import { countOf } from './send.js'
 import { checkFileDirectory, checkWritable, makeDirectory } from './output-path.js'
 import { onInterrupt } from './signals.js'
@@ -24,6 +25,7 @@ export interface RecvArgs extends TransferArgs {
   keepOpen?: boolean
   outputDir?: string
   resume?: boolean
+  clearPartials?: string
 }
 
 /** Issue 5: a long-running server drops connections idle for this long unless --idle-timeout says otherwise. */
@@ -35,7 +37,8 @@ export function recvBuilder<T>(y: Argv<T>): Argv<T> {
     .option('force', { alias: 'f', type: 'boolean', describe: 'replace existing files (only after each one\'s complete transfer; links are replaced, never followed)' })
     .option('output-dir', { alias: 'o', type: 'string', describe: 'directory for the received entries (created if missing)' })
     .option('keep-open', { type: 'boolean', describe: 'serve transfers until stopped, each into --output-dir (listening only)' })
-    .option('resume', { type: 'boolean', describe: 'honour a sender\'s --resume (default yes); --no-resume keeps no partial files and restarts every file' })
+    .option('resume', { type: 'boolean', describe: 'keep the partial files of cut transfers and honour a sender\'s --resume (default yes); --no-resume keeps no partial files and restarts every file' })
+    .option('clear-partials', { type: 'string', requiresArg: true, describe: 'at start, remove the partial files of cut transfers older than AGE (7d, 12h, 30m; 0: all) from the directory' })
     .example('$0 recv --listen 0.0.0.0:7070 inbox/', 'accept a peer in authorized_keys (see `secure-pipe authorize`), write what it sends under inbox/')
     .example('$0 recv --listen 0.0.0.0:7070 out.bin', 'receive exactly one file as out.bin')
     .example('$0 recv --listen 0.0.0.0:7070 - | tar x', 'write one stream to stdout')
@@ -82,6 +85,8 @@ export async function recv(args: RecvArgs): Promise<void> {
   const dest = await destinationOf(args)
   if (args.keepOpen && dest.kind !== 'directory') throw new UsageError('--keep-open needs a directory to receive into: --output-dir DIR (or an existing DIR)')
   const session = sessionOptions(args) // flag errors before key errors
+  if (dest.kind === 'directory') await reportPartials(dest.path, args.clearPartials, out.log)
+  else if (args.clearPartials !== undefined) throw new UsageError('--clear-partials needs a directory to receive into')
   const role = await resolveRole(args, 'listen')
   const active = new Set<SecureStream>()
   let progress: Progress | undefined

@@ -25,6 +25,9 @@ const WRITEBACK_EVERY = 64 * 1024 * 1024
 const CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
 const REOPEN = constants.O_WRONLY | constants.O_NOFOLLOW
 
+/** Where temporary file names come from: 48 random bits each; a test fixes it to mount a race on a known name (issue 17 section 7). */
+export const tempNames = { next: (): string => randomBytes(6).toString('hex') }
+
 /** `.NAME.ID.partial` beside `path`, NAME shortened so the whole stays within 255 bytes (SPEC 8.6). */
 export function partialPath(path: string, id: string): string {
   let name = basename(path)
@@ -56,7 +59,7 @@ export class AtomicFile {
       if ((opts.resumeAt ?? 0) > 0) throw new IoError(`the partial file of ${path} is in use by another transfer`)
       keep = false // another transfer is writing it: this one is not resumable
     }
-    const tempPath = keep ? partialPath(path, opts.resumeId!) : partialPath(path, randomBytes(6).toString('hex'))
+    const tempPath = keep ? partialPath(path, opts.resumeId!) : partialPath(path, tempNames.next())
     if (keep) partialsInUse.add(tempPath)
     else pending.add(tempPath)
     try {
@@ -125,21 +128,24 @@ export class AtomicFile {
       await link(this.tempPath, this.path)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
-      if (code === 'EEXIST') throw new UsageError(`${this.path} appeared during the transfer; it was left untouched and the data discarded (use --force to replace)`)
+      if (code === 'EEXIST') throw new UsageError(`${this.path} appeared during the transfer; it was left untouched and the data discarded (recv --force replaces it)`)
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err
-      if (await lstat(this.path).then(() => true, () => false)) throw new UsageError(`${this.path} appeared during the transfer; it was left untouched (use --force to replace)`)
+      if (await lstat(this.path).then(() => true, () => false)) throw new UsageError(`${this.path} appeared during the transfer; it was left untouched (recv --force replaces it)`)
       return rename(this.tempPath, this.path) // file systems without hard links
     }
     await unlink(this.tempPath)
   }
 
-  /** Discard the partial output (a resumable partial file is kept); synchronous, so it also works on the way out of a signal. */
-  abort(): void {
+  /**
+   * Discard the partial output (a resumable partial file is kept, unless `discard`: it was
+   * created somewhere it must not stay); synchronous, so it also works on the way out of a signal.
+   */
+  abort(discard = false): void {
     if (this.#done) return
     this.#done = true
     this.fh.close().catch(() => {})
     partialsInUse.delete(this.tempPath)
-    if (this.keep) return
+    if (this.keep && !discard) return
     try { unlinkSync(this.tempPath) } catch { /* already gone */ }
     pending.delete(this.tempPath)
   }
@@ -188,6 +194,39 @@ export const UMASK = process.umask()
  * several): another transfer neither offers nor writes one that is in use (issue 9 review).
  */
 export const partialsInUse = new Set<string>()
+
+/**
+ * `.NAME.ID.done` beside `path` (SPEC 8.6): the receiver's note that the resume identity ID (the
+ * sender's key, name, size and mtime) wrote the file or link now at `path`, naming its device and
+ * inode. Only the key that wrote a complete file is offered it as complete (issue 17, F5).
+ */
+export function writtenPath(path: string, id: string): string {
+  return partialPath(path, id).replace(/\.partial$/, '.done')
+}
+
+/** After `path` was placed: note that resume identity `id` wrote it. Best effort: without the note, a resume only sends the file again or is refused as existing. */
+export async function noteWritten(path: string, id: string): Promise<void> {
+  const note = writtenPath(path, id)
+  try {
+    const st = await lstat(path)
+    await unlink(note).catch(() => {})
+    const fh = await open(note, CREATE, 0o600)
+    try { await fh.writeFile(`${st.dev} ${st.ino}\n`) } finally { await fh.close() }
+  } catch { /* see above */ }
+}
+
+/** Whether `st` (what is at `path` now, not followed) is the file or link resume identity `id` wrote (noteWritten). */
+export async function wroteIt(path: string, st: Stats, id: string): Promise<boolean> {
+  const fh = await open(writtenPath(path, id), constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => undefined)
+  if (fh === undefined) return false
+  try {
+    const nst = await fh.stat()
+    if (!ownPartial(nst) || nst.size > 64) return false
+    return (await fh.readFile('latin1')) === `${st.dev} ${st.ino}\n`
+  } finally {
+    await fh.close()
+  }
+}
 
 /** A partial file this process may resume: a regular file, ours, with no other links. */
 export function ownPartial(st: Stats): boolean {

@@ -6,6 +6,7 @@
  * @example const wire = encodeManifest([{ type: 'file', name: 'a.txt', mode: 0o644, mtimeMs: 0, size: 5 }], { resume: false })
  */
 import { ProtocolError } from '../errors.js'
+import type { Hold } from './budget.js'
 
 /** 'SPTM' */
 export const MANIFEST_MAGIC = Buffer.from('SPTM', 'ascii')
@@ -85,6 +86,9 @@ export class ManifestDecoder {
   #nameBytes = 0
   readonly #entries: Entry[] = []
 
+  /** `hold`: the process-wide budget this manifest draws on (budget.ts), charged before each allocation. */
+  constructor(private readonly hold?: Hold) {}
+
   /** Returns the manifest and the leftover bytes when complete, else null. Throws ProtocolError. */
   push(chunk: Buffer): { manifest: Manifest, rest: Buffer } | null {
     this.#buffered.push(chunk)
@@ -100,6 +104,7 @@ export class ManifestDecoder {
       this.#resume = (flags & 1) === 1
       this.#count = buf.readUInt32BE(6)
       if (this.#count > MAX_ENTRIES) throw new ProtocolError(`the sender announced ${this.#count} entries; at most ${MAX_ENTRIES} are accepted (SPEC 8.2)`)
+      this.hold?.reserveEntries(this.#count)
       offset = MANIFEST_HEAD_LENGTH
     }
     while (this.#entries.length < this.#count) {
@@ -108,6 +113,7 @@ export class ManifestDecoder {
       if (nameLength > MAX_NAME_BYTES) throw new ProtocolError(`entry ${this.#entries.length} has a ${nameLength}-byte name; at most ${MAX_NAME_BYTES} are accepted (SPEC 8.2)`)
       if (buf.length - offset < ENTRY_HEAD_LENGTH + nameLength) return this.#keep(buf, offset)
       this.#nameBytes += nameLength
+      this.hold?.chargeNames(nameLength)
       if (this.#nameBytes > MAX_TOTAL_NAME_BYTES) throw new ProtocolError(`the manifest's names exceed ${MAX_TOTAL_NAME_BYTES} bytes (SPEC 8.2)`)
       this.#entries.push(decodeEntryAt(buf, offset, nameLength, this.#entries.length))
       offset += ENTRY_HEAD_LENGTH + nameLength

@@ -16,8 +16,9 @@ import { pipeline } from 'node:stream/promises'
 import { IoError, ProtocolError, SecurePipeError, TruncatedError, UsageError } from '../errors.js'
 import { ioError } from '../errno.js'
 import type { SecureStream } from '../session.js'
-import { AtomicFile, ownPartial, partialPath, partialsInUse, syncDirectory, utimeArg, UMASK } from './atomic-file.js'
+import { AtomicFile, noteWritten, ownPartial, partialPath, partialsInUse, syncDirectory, tempNames, utimeArg, UMASK, writtenPath, wroteIt } from './atomic-file.js'
 import { ByteQueue } from './bytes.js'
+import { manifestBudget, type Hold, type ManifestBudget } from './budget.js'
 import { ManifestDecoder, type Entry, type Manifest } from './entry.js'
 import { OutputDir } from './output-dir.js'
 import { encodeReceipt, type Outcome } from './receipt.js'
@@ -48,6 +49,8 @@ export interface ReceiveOptions {
   onSha256?: (name: string, hex: string) => void
   /** After a failure receipt, how long the sender's remaining data is read and discarded (SPEC 8.5.1). */
   drainMs?: number
+  /** What the manifests of concurrent transfers may hold at once (SPEC 8.2); default the process-wide `manifestBudget`. */
+  budget?: ManifestBudget
 }
 
 /** What a completed transfer wrote. */
@@ -75,20 +78,25 @@ export async function checkOutputFile(path: string, force: boolean): Promise<voi
 export async function receiveEntries(stream: SecureStream, dest: Destination, opts: ReceiveOptions = {}): Promise<ReceiveReport> {
   stream.allowHalfOpen = true // SPEC 8.5: the receipt follows the sender's close record
   const out = dest.kind === 'directory' ? await OutputDir.open(dest.path) : undefined
-  const receiver = new Receiver(stream, dest, out, opts)
+  const hold = (opts.budget ?? manifestBudget).open()
+  const receiver = new Receiver(stream, dest, out, opts, hold)
   try {
-    await pipeline(stream, receiver)
-  } catch (err) {
-    receiver.abortAll()
-    stream.destroy()
-    throw receiver.failure ?? receiveError(err, dest)
+    try {
+      await pipeline(stream, receiver)
+    } catch (err) {
+      receiver.abortAll()
+      stream.destroy()
+      throw receiver.failure ?? receiveError(err, dest)
+    }
+    await receiver.sent
+    if (receiver.failure) {
+      stream.destroy()
+      throw receiver.failure
+    }
+    return receiver.report()
+  } finally {
+    hold.close()
   }
-  await receiver.sent
-  if (receiver.failure) {
-    stream.destroy()
-    throw receiver.failure
-  }
-  return receiver.report()
 }
 
 /** One entry's place, start and state, decided before the content (SPEC 8.3). */
@@ -114,19 +122,25 @@ interface Sink {
   end(): Promise<void>
   /** Then put it in place; called in manifest order, after the previous entry's place. */
   place?: () => Promise<void>
-  abort(): void
+  /** `discard`: also a resumable partial file (the receiving disk failed, SPEC 8.6). */
+  abort(discard?: boolean): void
 }
 
 const MAX_COMMITS_IN_FLIGHT = 32
 /** Files up to this size are written in the background as a whole (`#smallFileSink`); the bound on memory is MAX_COMMITS_IN_FLIGHT of them. */
 const SMALL_FILE = 64 * 1024
 const DEFAULT_DRAIN_MS = 10_000
+/**
+ * What the sender (through the receipt) and the receiver's operator can do about an existing
+ * file: only the receiver replaces files, and --resume keeps only a file proven the same (issue 17).
+ */
+const EXISTS_HINT = '; the receiver replaces existing files only when it allows it (recv --force), after their complete transfer; send --resume skips a file only when it is the one this sender wrote, with the same size, mtime and content'
 
 class Receiver extends Writable {
   failure: SecurePipeError | undefined
   /** Settles once the receipt went out (or could not). */
   sent: Promise<void> = Promise.resolve()
-  readonly #decoder = new ManifestDecoder()
+  readonly #decoder: ManifestDecoder
   readonly #q = new ByteQueue()
   #phase: 'manifest' | 'plan' | 'content' | 'failed' = 'manifest'
   #manifest: Manifest | undefined
@@ -143,12 +157,15 @@ class Receiver extends Writable {
   #chain: Promise<void> = Promise.resolve()
   #inflight: Array<Promise<void>> = []
   readonly #open = new Set<Sink>()
+  /** Notes of who wrote a file (noteWritten) still being written. */
+  #notes: Array<Promise<void>> = []
   /** Parent directories already checked before Ready (#checkParents). */
   readonly #parentsSeen = new Set<string>()
   readonly #fingerprint: string
 
-  constructor(private readonly stream: SecureStream, private readonly dest: Destination, private readonly out: OutputDir | undefined, private readonly opts: ReceiveOptions) {
+  constructor(private readonly stream: SecureStream, private readonly dest: Destination, private readonly out: OutputDir | undefined, private readonly opts: ReceiveOptions, hold: Hold) {
     super({ highWaterMark: 1024 * 1024 })
+    this.#decoder = new ManifestDecoder(hold)
     this.#fingerprint = opts.senderFingerprint ?? stream.peerFingerprint ?? ''
   }
 
@@ -177,9 +194,9 @@ class Receiver extends Writable {
     this.#finish().then(() => cb(), err => this.#fail(err).then(() => cb()))
   }
 
-  /** Drop every file not yet in place (a resumable partial file stays, SPEC 8.6). */
-  abortAll(): void {
-    for (const sink of this.#open) sink.abort()
+  /** Drop every file not yet in place (a resumable partial file stays, SPEC 8.6, unless `discard`). */
+  abortAll(discard = false): void {
+    for (const sink of this.#open) sink.abort(discard)
     this.#open.clear()
     for (const t of this.#targets) t.device?.close().catch(() => {})
   }
@@ -260,11 +277,14 @@ class Receiver extends Writable {
       return target
     }
     if (st?.isDirectory()) throw new UsageError(`${path} is a directory, but the sender sends a ${entry.type} of that name`)
-      const keepHash = (hash: Hash): Hash | undefined => this.opts.onSha256 ? hash : undefined
+    const keepHash = (hash: Hash): Hash | undefined => this.opts.onSha256 ? hash : undefined
+    // SPEC 8.6: a complete file or link counts only for the key that wrote it (issue 17, F5): another
+    // sender learns nothing of it, not even whether its content matches a guess.
+    const mine = resume && st !== undefined && await wroteIt(path, st, resumeId(this.#fingerprint, entry))
     if (entry.type === 'file' && resume) {
-      if (st?.isFile() && st.size === entry.size && Math.trunc(st.mtimeMs) === entry.mtimeMs) {
-        // SPEC 8.6: a complete file of the same size and mtime. Its digest is not disclosed (an
-        // all-zero offer): the sender proves its own in the plan and we compare. Empty: nothing to prove.
+      if (mine && st.isFile() && st.size === entry.size && Math.trunc(st.mtimeMs) === entry.mtimeMs) {
+        // A complete file of the same size and mtime, written by this sender. Its digest is not disclosed
+        // (an all-zero offer): the sender proves its own in the plan and we compare. Empty: nothing to prove.
         const hash = entry.size === 0 ? createHash('sha256') : await hashFile(path, entry.size)
         if (hash && entry.size === 0) Object.assign(target, { complete: true, start: 0, hash: keepHash(hash) })
         else if (hash) Object.assign(target, { complete: true, own: hash.copy().digest(), hash: keepHash(hash), offer: { index: this.#targets.length, offset: entry.size, digest: ZERO_DIGEST } })
@@ -277,9 +297,9 @@ class Receiver extends Writable {
         }
       }
     }
-    if (entry.type === 'symlink' && resume && st?.isSymbolicLink()) target.complete = true // kept if its target is the same (symlinkSink)
+    if (entry.type === 'symlink' && mine && st.isSymbolicLink()) target.complete = true // kept if its target is the same (symlinkSink)
     if (st && !target.complete && this.opts.force !== true) {
-      throw new UsageError(`${path} already exists; pass --force to replace it (only after its complete transfer)`)
+      throw new UsageError(`${path} already exists${EXISTS_HINT}`)
     }
     return target
   }
@@ -307,7 +327,7 @@ class Receiver extends Writable {
       }
       if (step.offset === 0) {
         t.hash = undefined
-        if (t.complete && this.opts.force !== true) throw new UsageError(`${t.path} already exists and differs from the sender's file; pass --force to replace it`)
+        if (t.complete && this.opts.force !== true) throw new UsageError(`${t.path} already exists and the sender did not prove it the same${EXISTS_HINT}`)
         t.complete = false
       }
       t.start = step.offset
@@ -337,28 +357,47 @@ class Receiver extends Writable {
     if (this.out) await this.out.ensureParents(entry.name)
     this.#sink = this.dest.kind === 'writable' ? writableSink(this.dest.writable, this.dest.name)
       : t.device ? deviceSink(t.device, t.path)
-        : entry.type === 'symlink' ? symlinkSink(t, this.opts.force === true, t.complete === true)
+        : entry.type === 'symlink' ? { ...symlinkSink(t, this.opts.force === true, t.complete === true), place: () => this.#noteWritten(t) }
           : await this.#fileSink(t)
     this.#open.add(this.#sink)
     if (this.opts.onSha256 && entry.type !== 'symlink') t.hash ??= createHash('sha256')
   }
 
   async #fileSink(t: Target): Promise<Sink> {
-    const resume = this.#manifest!.resume && this.opts.resume !== false && this.dest.kind === 'directory' && t.entry.type === 'file'
-    if (!resume && t.entry.type === 'file' && t.entry.size <= SMALL_FILE) return this.#smallFileSink(t) // never a stream: its size is unknown
+    // SPEC 8.6: a receiver that allows resume writes every file into its resumable partial file,
+    // whether or not this sender asked to resume, so a cut transfer can be resumed (issue 17). A small
+    // file that starts at 0 is written only after its end, so a cut never leaves a part of it.
+    const resume = this.opts.resume !== false && this.dest.kind === 'directory' && t.entry.type === 'file'
+    if (t.start === 0 && t.entry.type === 'file' && t.entry.size <= SMALL_FILE) return this.#smallFileSink(t) // never a stream: its size is unknown
     const file = await AtomicFile.create(t.path, { force: this.opts.force === true, ...(resume ? { resumeId: resumeId(this.#fingerprint, t.entry), resumeAt: t.start } : {}) })
     try {
       if (this.out) await this.out.verifyParent(t.entry.name)
     } catch (err) {
-      file.abort()
+      file.abort(true) // created through a swapped directory: not a partial file to keep
       throw err
     }
     return {
       write: buffers => file.write(buffers),
       end: () => file.finish(t.entry.mode & ~UMASK, t.entry.mtimeMs),
-      place: () => file.place(),
-      abort: () => file.abort(),
+      place: () => file.place().then(() => this.#noteWritten(t)),
+      abort: discard => file.abort(discard),
     }
+  }
+
+  /** A complete transfer its sender did not ask to resume needs no notes (SPEC 8.6): none is left beside its files. */
+  async #dropNotes(): Promise<void> {
+    await Promise.all(this.#notes)
+    if (this.#manifest!.resume || this.opts.resume === false || this.dest.kind !== 'directory') return
+    const notes = this.#targets.filter(t => t.entry.type === 'file' || t.entry.type === 'symlink').map(t => writtenPath(t.path, resumeId(this.#fingerprint, t.entry)))
+    for (let i = 0; i < notes.length; i += MAX_COMMITS_IN_FLIGHT) await Promise.all(notes.slice(i, i + MAX_COMMITS_IN_FLIGHT).map(n => unlink(n).catch(() => {})))
+  }
+
+  /** SPEC 8.6: a receiver that allows resume notes which sender wrote each file and link it placed, so a resume by that sender (and no other) finds it complete. */
+  async #noteWritten(t: Target): Promise<void> {
+    if (this.opts.resume === false || this.dest.kind !== 'directory' || (t.entry.type !== 'file' && t.entry.type !== 'symlink')) return
+    // Off the commit chain (it would wait for each note in turn): at most MAX_COMMITS_IN_FLIGHT at once, all done before the receipt.
+    this.#notes.push(noteWritten(t.path, resumeId(this.#fingerprint, t.entry)))
+    if (this.#notes.length > MAX_COMMITS_IN_FLIGHT) await this.#notes.shift()
   }
 
   /**
@@ -384,7 +423,7 @@ class Receiver extends Writable {
           throw err
         }
       },
-      place: () => file!.place(),
+      place: () => file!.place().then(() => this.#noteWritten(t)),
       abort: () => { aborted = true; file?.abort() },
     }
   }
@@ -453,6 +492,7 @@ class Receiver extends Writable {
       throw new ProtocolError(`the sender ended its stream before the end of ${showName(this.#targets[this.#index]!.entry.name)} (SPEC 8.4)`)
     }
     await this.#chain
+    await this.#dropNotes() // before the directories get their mtimes
     await this.#settleDirectories()
     this.#sendReceipt()
   }
@@ -502,7 +542,8 @@ class Receiver extends Writable {
     const failure = err instanceof SecurePipeError ? err : ioError(err, 'the transfer failed')
     this.failure = failure
     await Promise.allSettled(this.#inflight) // entries before the failing one finish, so `done` says what is durable
-    this.abortAll()
+    await Promise.all(this.#notes) // kept: a cut transfer is resumed (SPEC 8.6)
+    this.abortAll(failure.code === 'ERR_IO') // a failing disk (full, read-only) keeps no partial file; a cut transfer does
     if (this.dest.kind === 'directory') await syncDirectory(this.out!.root).catch(() => {})
     this.#sendReceipt(failure)
     const timer = setTimeout(() => this.stream.destroy(), this.opts.drainMs ?? DEFAULT_DRAIN_MS)
@@ -540,7 +581,7 @@ function writableSink(w: Writable, name: string): Sink {
 /** SPEC 8.1 type 3: the target is collected, then the link is created beside its name and renamed into place; never followed. */
 function symlinkSink(t: Target, force: boolean, sameIsDone: boolean): Sink {
   const parts: Buffer[] = []
-  const temp = partialPath(t.path, randomBytes(6).toString('hex'))
+  const temp = partialPath(t.path, tempNames.next())
   return {
     write: async buffers => { parts.push(...buffers.map(b => Buffer.from(b))) },
     end: async () => {
@@ -555,7 +596,7 @@ function symlinkSink(t: Target, force: boolean, sameIsDone: boolean): Sink {
       } catch (err) {
         await unlink(temp).catch(() => {})
         if ((err as NodeJS.ErrnoException).code === 'EEXIST' && sameIsDone && await readlink(t.path).then(old => old === target.toString('utf8'), () => false)) return // resumed: already there
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${t.path} appeared during the transfer; it was left untouched (use --force to replace)`)
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${t.path} appeared during the transfer; it was left untouched (recv --force replaces it)`)
         throw ioError(err, `cannot create link ${t.path}`)
       }
     },

@@ -90,12 +90,14 @@ export function takePlan(q: ByteQueue, offers: readonly Offer[]): Step[] | null 
   const all = q.take(8 + count * STEP_LENGTH)
   if (all === null) return null
   return offers.map((offer, i) => {
-    const index = all.readUInt32BE(8 + i * STEP_LENGTH)
-    const offset = Number(all.readBigUInt64BE(12 + i * STEP_LENGTH))
+    const at = 8 + i * STEP_LENGTH
+    const index = all.readUInt32BE(at)
+    const offset = Number(all.readBigUInt64BE(at + 4))
     if (index !== offer.index || (offset !== 0 && offset !== offer.offset)) {
       throw new ProtocolError(`the sender's plan answers entry ${index} at ${offset}, which was not offered (SPEC 8.3)`)
     }
-    return { index, offset, digest: Buffer.from(all.subarray(20 + i * STEP_LENGTH, 20 + (i + 1) * STEP_LENGTH)) }
+    // Exactly the step's 32 digest bytes (issue 17: the slice once ran 12 bytes into the next step).
+    return { index, offset, digest: Buffer.from(all.subarray(at + 12, at + STEP_LENGTH)) }
   })
 }
 

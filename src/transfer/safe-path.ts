@@ -9,7 +9,7 @@ import { ProtocolError } from '../errors.js'
 import { MAX_COMPONENT_BYTES, MAX_NAME_BYTES, type Entry, type Manifest } from './entry.js'
 
 /** SPEC 8.2, 8.6: the receiver's own temporary and resumable partial files, which no entry may name. */
-const TEMPORARY_NAME = /(^|\/)\.[^/]*\.[0-9a-f]{12,16}\.partial$/
+const TEMPORARY_NAME = /(^|\/)\.[^/]*\.[0-9a-f]{12,16}\.(partial|done)$/i
 
 /** Why `name` is refused (SPEC 8.2), or null when it is safe. */
 export function nameProblem(name: string): string | null {
@@ -23,7 +23,7 @@ export function nameProblem(name: string): string | null {
     if (part === '.' || part === '..') return `has a "${part}" component`
     if (Buffer.byteLength(part) > MAX_COMPONENT_BYTES) return `has a component longer than ${MAX_COMPONENT_BYTES} bytes`
   }
-  if (TEMPORARY_NAME.test(name)) return 'has the shape of the receiver\'s temporary and partial files (.NAME.HEX.partial)'
+  if (TEMPORARY_NAME.test(name)) return 'has the shape of the receiver\'s temporary, partial and resume files (.NAME.HEX.partial, .NAME.HEX.done)'
   return null
 }
 
@@ -45,9 +45,8 @@ export function sha256Line(hex: string, name: string): string {
 /** SPEC 8.1 and 8.2: every entry of the manifest, and the manifest as a whole. Throws ProtocolError. */
 export function checkManifest(manifest: Manifest): void {
   const { entries } = manifest
-  // A tree of components, so that the whole check is linear in the names' bytes (SPEC 8.2).
-  interface Node { kind?: Entry['type'], name?: string, children?: Map<string, Node> }
-  const root: Node = {}
+  // Every listed name, by its own string (no copy): duplicates are found as they are added.
+  const listed = new Map<string, Entry>()
   entries.forEach((entry, i) => {
     if (entry.type === 'stream') {
       if (entries.length !== 1) throw new ProtocolError(`entry ${i} is a nameless stream, which must be the only entry (SPEC 8.1)`)
@@ -58,19 +57,24 @@ export function checkManifest(manifest: Manifest): void {
     if (problem) throw new ProtocolError(`the sender's entry ${i} name ${showName(entry.name)} ${problem}; refused before writing anything (SPEC 8.2)`)
     if (entry.type === 'directory' && entry.size !== 0) throw new ProtocolError(`directory entry ${showName(entry.name)} declares ${entry.size} content bytes (SPEC 8.1)`)
     if (entry.type === 'symlink' && (entry.size < 1 || entry.size > MAX_NAME_BYTES)) throw new ProtocolError(`symlink entry ${showName(entry.name)} declares a ${entry.size}-byte target (1 to ${MAX_NAME_BYTES}, SPEC 8.1)`)
-    let node = root
-    for (const part of entry.name.split('/')) {
-      if (node.kind !== undefined && node.kind !== 'directory') throw new ProtocolError(`entry ${showName(entry.name)} lies inside ${showName(node.name!)}, which the sender lists as a ${node.kind} (SPEC 8.2)`)
-      node.children ??= new Map()
-      let child = node.children.get(part)
-      if (!child) { child = {}; node.children.set(part, child) }
-      node = child
-    }
-    if (node.kind !== undefined) throw new ProtocolError(`the sender listed ${showName(entry.name)} twice; refused before writing anything (SPEC 8.2)`)
-    if (entry.type !== 'directory' && node.children) throw new ProtocolError(`the sender lists ${showName(entry.name)} as a ${entry.type}, but other entries lie inside it (SPEC 8.2)`)
-    node.kind = entry.type
-    node.name = entry.name
+    if (listed.has(entry.name)) throw new ProtocolError(`the sender listed ${showName(entry.name)} twice; refused before writing anything (SPEC 8.2)`)
+    listed.set(entry.name, entry)
   })
+  // Each entry's ancestors must be directories: walk up to the first one listed or already
+  // passed, so each unlisted directory is visited once and the whole check stays linear.
+  const passed = new Set<string>()
+  for (const entry of entries) {
+    for (let cut = entry.name.lastIndexOf('/'); cut > 0; cut = entry.name.lastIndexOf('/', cut - 1)) {
+      const dir = entry.name.slice(0, cut)
+      const above = listed.get(dir)
+      if (above !== undefined) {
+        if (above.type !== 'directory') throw new ProtocolError(`entry ${showName(entry.name)} lies inside ${showName(above.name)}, which the sender lists as a ${above.type} (SPEC 8.2)`)
+        break
+      }
+      if (passed.has(dir)) break
+      passed.add(dir)
+    }
+  }
 }
 
 /** Directory names an entry needs on its way, shallowest first (`a/b/c` -> `a`, `a/b`). */

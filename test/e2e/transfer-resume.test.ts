@@ -10,8 +10,8 @@ import t from 'tap'
 import { copyFileSync, mkdirSync, openSync, closeSync, writeSync, readdirSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { makeKeys, sha256File, sleep, tempDir, writeRandomFile, type CliResult } from '../helpers/cli.js'
-import { cliTransfer, setMtimeMs, startTransfer, summaryOf, type Pair } from '../helpers/transfer.js'
+import { makeKeys, sha256File, tempDir, writeRandomFile, type CliResult } from '../helpers/cli.js'
+import { cliTransfer, fileMatching, killWhen, setMtimeMs, summaryOf, type Pair } from '../helpers/transfer.js'
 import type { TapTest } from '../helpers/streams.js'
 
 t.setTimeout(480_000)
@@ -43,33 +43,18 @@ function outDir(): string {
   return out
 }
 
+const PARTIAL = /^\.big\.bin\.[0-9a-f]+\.partial$/
+/** The receiver's note that this sender wrote big.bin (SPEC 8.6), kept after a transfer that asked to resume. */
+const NOTE = /^\.big\.bin\.[0-9a-f]{16}\.done$/
+
 /** The partial (temporary) file of NAME in `out`, resumable or not, with its size. */
 function partialIn(out: string): { name: string, size: number } | undefined {
-  for (const name of readdirSync(out)) {
-    if (!/^\.big\.bin\.[0-9a-f]+\.partial$/.test(name)) continue
-    try { return { name, size: statSync(join(out, name)).size } } catch { /* renamed or removed meanwhile */ }
-  }
-  return undefined
+  return fileMatching(out, PARTIAL)
 }
 
-/**
- * Start a transfer and SIGKILL `victim` once the receiver's partial file holds `fraction` of
- * SIZE (polled every 5 ms, for at most 120 s). Fails if the transfer ends before that point.
- */
-async function killAt(victim: 'send' | 'recv', fraction: number, out: string, src: string, flags: { send?: string[], recv?: string[] } = {}): Promise<Pair & { at: number }> {
-  const p = await startTransfer(t, keys, [...flags.recv ?? [], out], [...flags.send ?? ['--resume'], src], { timeoutMs: 200_000 })
-  const threshold = Math.floor(SIZE * fraction)
-  const deadline = Date.now() + 120_000
-  let at = 0
-  while (at < threshold) {
-    if (p.send.child.exitCode !== null || p.recv.child.exitCode !== null) throw new Error(`the transfer ended before ${threshold} bytes arrived: ${p.send.stderr()} ${p.recv.stderr()}`)
-    if (Date.now() > deadline) throw new Error(`the partial file did not reach ${threshold} bytes within 120 s`)
-    await sleep(5)
-    at = partialIn(out)?.size ?? 0
-  }
-  p[victim].child.kill('SIGKILL')
-  const [send, recv] = await Promise.all([p.send.done, p.recv.done])
-  return { send, recv, at }
+/** Start a transfer and SIGKILL `victim` once the receiver's partial file holds `fraction` of SIZE. */
+function killAt(victim: 'send' | 'recv', fraction: number, out: string, src: string, flags: { send?: string[], recv?: string[] } = {}): Promise<Pair & { at: number }> {
+  return killWhen(t, keys, victim, { dir: out, pattern: PARTIAL, threshold: Math.floor(SIZE * fraction) }, [...flags.recv ?? [], out], [...flags.send ?? ['--resume'], src])
 }
 
 /** The second run's summaries: bytes moved and resumed, per side. */
@@ -103,7 +88,7 @@ for (const victim of ['send', 'recv'] as const) {
       t.equal(second.send.code, 0, second.send.stderr)
       t.equal(second.recv.code, 0, second.recv.stderr)
       t.equal(await sha256File(join(out, NAME)), src.sha, 'the resumed file is identical')
-      t.same(readdirSync(out), [NAME], 'the partial file is gone')
+      t.same(readdirSync(out).filter(n => !NOTE.test(n)), [NAME], 'the partial file is gone')
       const m = moved(second)
       t.equal(m.sentResumed, partial!.size, 'the sender resumed at the partial file\'s length')
       t.equal(m.receivedResumed, partial!.size, 'the receiver resumed at the partial file\'s length')
@@ -150,7 +135,7 @@ t.test('SPEC 8.6: --resume refuses a source changed under the same size and mtim
   t.not(changed, src.sha)
   await restarted(t, out, src.path)
   t.equal(await sha256File(join(out, NAME)), changed, 'the file is the NEW source')
-  t.same(readdirSync(out), [NAME], 'the refused partial file was replaced, not left behind')
+  t.same(readdirSync(out).filter(n => !NOTE.test(n)), [NAME], 'the refused partial file was replaced, not left behind')
 })
 
 t.test('SPEC 8.6: --resume with another mtime finds no partial file: the file restarts from 0', async t => {
@@ -178,12 +163,12 @@ t.test('SPEC 8.6: a complete file sent again with --resume moves 0 bytes and exi
   t.equal(after.ino, before.ino, 'the same file (not replaced)')
   t.equal(after.mtimeMs, before.mtimeMs)
   t.equal(await sha256File(join(out, NAME)), src.sha)
-  t.same(readdirSync(out), [NAME])
+  t.same(readdirSync(out).filter(n => !NOTE.test(n)), [NAME])
 })
 
-t.test('SPEC 8.6: without resume (send without --resume, or recv --no-resume), a killed sender leaves no partial file', async t => {
+t.test('SPEC 8.6: with recv --no-resume, a killed sender leaves no partial file (whether or not it asked to resume)', async t => {
   const src = await source()
-  for (const flags of [{ send: [] }, { send: ['--resume'], recv: ['--no-resume'] }]) {
+  for (const flags of [{ send: [], recv: ['--no-resume'] }, { send: ['--resume'], recv: ['--no-resume'] }]) {
     const out = outDir()
     const first = await killAt('send', 0.25, out, src.path, flags)
     exited(t, first.send, null, 'SIGKILL', 'the killed sender')

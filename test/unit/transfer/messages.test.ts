@@ -147,6 +147,11 @@ t.test('SPEC 8.3: a ready message or plan that does not fit is ERR_PROTOCOL', as
   const c = new ByteQueue()
   c.push(encodePlan([{ index: 0, offset: 5, digest: proof }]))
   t.same(takePlan(c, offers)?.[0]?.digest, proof, 'a step carries the sender\'s proof for a complete-file offer (SPEC 8.6)')
+  // issue 17: with two or more steps, each step's digest is exactly its own 32 bytes.
+  const many = [0, 2, 3].map(index => ({ index, offset: 5, digest: Buffer.alloc(32, index + 1) }))
+  const m = new ByteQueue()
+  m.push(encodePlan(many))
+  t.same(takePlan(m, many), many, 'three steps: each carries its own 32-byte proof')
   const unasked = new ByteQueue()
   unasked.push(encodeReady([{ index: 0, offset: 1, digest: d }]))
   t.throws(() => takeReady(unasked, entries, false), { code: 'ERR_PROTOCOL' }, 'offers a sender did not ask for are refused')
@@ -175,4 +180,22 @@ t.test('issue 9: names and reasons from a peer never reach the terminal as contr
   t.equal(sha256Line('ab', 'evil\n\x1b[2Jname\\x'), '\\ab  evil\\n\\x1b[2Jname\\\\x', 'escaped, with the leading backslash sha256sum uses')
   t.notMatch(showName('a\x1b]0;title\x07\u009bb'), /[\u0000-\u001f\u007f-\u009f]/, 'showName escapes C0 and C1 controls')
   t.equal(oneLine('line one\n\x1b[31mred'), 'line one; ?[31mred', 'oneLine turns other control characters into ?')
+})
+
+t.test('SPEC 8.6, 8.8 (issue 17): the resume identity hashes the OpenSSH fingerprint as ASCII, the name, size and mtime', async t => {
+  const { createHash } = await import('node:crypto')
+  const fp = 'SHA256:n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg'
+  const numbers = Buffer.from('0000000000000005' + '00000174876e8000', 'hex') // size 5, mtime 1,600,000,000,000 ms
+  const want = createHash('sha256').update(Buffer.concat([Buffer.from('secure-pipe resume v1\0' + fp + '\0' + 'dir/a.txt' + '\0'), numbers])).digest().subarray(0, 8).toString('hex')
+  t.equal(resumeId(fp, { name: 'dir/a.txt', size: 5, mtimeMs: 1_600_000_000_000 }), want)
+})
+
+t.test('SPEC 8.2, 8.8 (issue 17): partial and note shapes are refused in either case; NFC and NFD names are two entries; an unlisted parent is accepted', async t => {
+  for (const name of ['.a.ABCDEF012345.partial', 'd/.a.0123456789abcdef.done', '.x.0123456789ABCDEF.PARTIAL']) t.match(nameProblem(name), /temporary, partial and resume files/, name)
+  t.equal(nameProblem('a.0123456789abcdef.done'), null, 'without the leading dot it is an ordinary name')
+  const nfc = 'caf\u00e9', nfd = 'cafe\u0301'
+  t.doesNotThrow(() => checkManifest({ entries: [file(nfc), file(nfd)], resume: false }), 'byte-wise: two different names')
+  t.doesNotThrow(() => checkManifest({ entries: [file('unlisted/deep/a')], resume: false }), 'parents need not be listed')
+  t.throws(() => checkManifest({ entries: [file('x'), file('x/y/z')], resume: false }), { code: 'ERR_PROTOCOL', message: /lies inside "x", which the sender lists as a file/ }, 'a file on the way, two levels up')
+  t.throws(() => checkManifest({ entries: [file('x/y/z'), file('x')], resume: false }), { code: 'ERR_PROTOCOL', message: /lies inside "x"/ }, 'in either order')
 })
