@@ -204,11 +204,11 @@ export function writtenPath(path: string, id: string): string {
   return partialPath(path, id).replace(/\.partial$/, '.done')
 }
 
-/** After `path` was placed: note that resume identity `id` wrote it. Best effort: without the note, a resume only sends the file again or is refused as existing. */
-export async function noteWritten(path: string, id: string): Promise<void> {
+/** Note that resume identity `id` wrote `path` (what is at `of`: `path` once placed, or the temporary file about to be renamed there). Best effort: without the note, a resume only sends the file again or is refused as existing. */
+export async function noteWritten(path: string, id: string, of: string = path): Promise<void> {
   const note = writtenPath(path, id)
   try {
-    const st = await lstat(path)
+    const st = await lstat(of)
     await unlink(note).catch(() => {})
     const fh = await open(note, CREATE, 0o600)
     try { await fh.writeFile(`${st.dev} ${st.ino}\n`) } finally { await fh.close() }

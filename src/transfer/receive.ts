@@ -379,7 +379,7 @@ class Receiver extends Writable {
     return {
       write: buffers => file.write(buffers),
       end: () => file.finish(t.entry.mode & ~UMASK, t.entry.mtimeMs),
-      place: () => file.place().then(() => this.#noteWritten(t)),
+      place: () => this.#noteWritten(t, file.tempPath).then(() => file.place()),
       abort: discard => file.abort(discard),
     }
   }
@@ -393,9 +393,13 @@ class Receiver extends Writable {
   }
 
   /** SPEC 8.6: a receiver that allows resume notes which sender wrote each file and link it placed, so a resume by that sender (and no other) finds it complete. */
-  async #noteWritten(t: Target): Promise<void> {
+  async #noteWritten(t: Target, before?: string): Promise<void> {
     if (this.opts.resume === false || this.dest.kind !== 'directory' || (t.entry.type !== 'file' && t.entry.type !== 'symlink')) return
-    // Off the commit chain (it would wait for each note in turn): at most MAX_COMMITS_IN_FLIGHT at once, all done before the receipt.
+    // A file's note is written before its rename, from its temporary file (the rename keeps the
+    // inode): a receiver killed between the two leaves a note that matches nothing, never a placed
+    // file without its note (which the next resume would refuse as an existing file).
+    if (before !== undefined) return noteWritten(t.path, resumeId(this.#fingerprint, t.entry), before)
+    // A link's note, after it exists, off the commit chain (it would wait for each note in turn): at most MAX_COMMITS_IN_FLIGHT at once, all done before the receipt.
     this.#notes.push(noteWritten(t.path, resumeId(this.#fingerprint, t.entry)))
     if (this.#notes.length > MAX_COMMITS_IN_FLIGHT) await this.#notes.shift()
   }
@@ -423,7 +427,7 @@ class Receiver extends Writable {
           throw err
         }
       },
-      place: () => file!.place().then(() => this.#noteWritten(t)),
+      place: () => this.#noteWritten(t, file!.tempPath).then(() => file!.place()),
       abort: () => { aborted = true; file?.abort() },
     }
   }
