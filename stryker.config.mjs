@@ -1,15 +1,18 @@
 // Mutation testing (`npm run mutate`, not part of `npm test`): Stryker's command runner over a
-// fast test subset. MUTATE_SCOPE (handshake, record or framing; set by scripts/mutate.ts) picks
-// the folder to mutate and the tests that judge it. Stryker writes every mutant into the
-// TypeScript once (mutant switching), `buildCommand` compiles that with tsc once per run, and
-// each mutant is then one run of the subset with __STRYKER_ACTIVE_MUTANT__ set.
+// fast test subset. MUTATE_SCOPE (handshake, record, framing, crypto, keys, server or transfer;
+// set by scripts/mutate.ts) picks the folder to mutate and the tests that judge it (SUBSETS in
+// scripts/mutation-tests.ts). MUTATE_FILES (comma-separated paths, `--files`) narrows the
+// mutated files to a sample of that folder, judged by the same tests. Stryker writes every
+// mutant into the TypeScript once (mutant switching), `buildCommand` compiles that with tsc once
+// per run, and each mutant is then one run of the subset with __STRYKER_ACTIVE_MUTANT__ set.
 const scope = process.env.MUTATE_SCOPE ?? 'handshake'
+const files = (process.env.MUTATE_FILES ?? '').split(',').filter(Boolean)
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'command',
   coverageAnalysis: 'off',
-  mutate: [`src/${scope}/**/*.ts`],
+  mutate: files.length ? files : [`src/${scope}/**/*.ts`],
   buildCommand: 'npx tsc -p tsconfig.json',
   commandRunner: { command: `node build/scripts/mutation-tests.js ${scope}` },
   // A shared 2-core machine: more workers only make each mutant's timeout more likely.

@@ -32,7 +32,10 @@ import { encodeEntry, encodeManifest } from '../src/transfer/entry.js'
 import { encodeReceipt } from '../src/transfer/receipt.js'
 import { encodePlan, encodeReady, resumeId } from '../src/transfer/resume.js'
 
-const fixed = (what: string, length: number): Buffer => fixedBytes(`secure-pipe v1 test vector: ${what}`, length)
+// The seed string of every fixed input. It says v1 because the first vector set used it; it is
+// kept so that the inputs (and so the vectors) stay the same, and names no protocol version.
+const FIXED_SEED = 'secure-pipe v1 test vector: '
+const fixed = (what: string, length: number): Buffer => fixedBytes(`${FIXED_SEED}${what}`, length)
 
 function framed(body: Buffer): Buffer {
   return Buffer.concat([frameHeader(body.length), body])
@@ -180,7 +183,7 @@ async function handshakeFile(keys: { client: KeyVector, server: KeyVector }): Pr
       finished: 'SPEC 3.5: ClientFinished MAC = HMAC-SHA256(clientFinishedKey, th); ServerFinished MAC = HMAC-SHA256(serverFinishedKey, th || ClientFinished MAC)',
       records: 'SPEC 5: key = HKDF-SHA256(secret, salt = empty, "secure-pipe v2 record key", L); ivKey = HKDF-SHA256(secret, salt = empty, "secure-pipe v2 iv key", L); r is 12 random bytes; IV = first 12 bytes of AES-CCM(ivKey, nonce = r, plaintext = r, no AAD); AAD = "SPIP" || 0x02 || direction || uint64be(seq); inner plaintext = type || payload; record = ciphertext || "@" || IV || "@" || tag (16 bytes); with keyUpdateInterval 1 the secret is updated before every record after the first: next = HKDF-SHA256(secret, salt = empty, info = "secure-pipe v2 traffic update", 32)',
       oaep: 'RSA-OAEP-SHA256 is randomized: the two encrypted fields are recorded as produced and are checked by decrypting with the stored private keys. Regenerating changes them and therefore th, the derived secrets, the Finished MACs and the record ciphertexts; the inputs, X25519 values, labels of the ClientHello, confirm, ikm, r, AADs and inner plaintexts stay fixed',
-      randomness: 'fixed inputs are SHA-256("secure-pipe v1 test vector: " + name || uint32be(counter)), truncated; they reach the library through the test-only options random (ClientHandshakeOptions, ServerHandshakeOptions, RecordKeys) and x25519Private',
+      randomness: 'fixed inputs are SHA-256("secure-pipe v1 test vector: " + name || uint32be(counter)), truncated (that prefix is only a seed string, kept from the first vector set so that the inputs stay the same: these vectors are protocol version 2); they reach the library through the test-only options random (ClientHandshakeOptions, ServerHandshakeOptions, RecordKeys) and x25519Private',
     },
     keys,
     inputs,

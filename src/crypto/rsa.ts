@@ -19,7 +19,14 @@ export function oaepEncrypt(publicKey: KeyObject, plaintext: Buffer, label: Buff
  * included); callers that face an attacker use `oaepDecryptOrFallback` instead.
  */
 export function oaepDecrypt(privateKey: KeyObject, ciphertext: Buffer, label: Buffer): Buffer {
+  // RFC 8017 section 7.1.2 step 1: a ciphertext of any other length than the modulus is a decryption error.
+  if (ciphertext.length !== modulusBytes(privateKey)) throw new RangeError('RSA-OAEP ciphertext length is not the modulus length')
   return privateDecrypt({ key: privateKey, ...OAEP, oaepLabel: label }, ciphertext)
+}
+
+/** The modulus length in bytes (k in RFC 8017): the only length a ciphertext may have. */
+function modulusBytes(key: KeyObject): number {
+  return Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8)
 }
 
 // WebCrypto runs RSA on the libuv thread pool, off the event loop (SPEC 3.2, 13.5). Import each key once.
@@ -37,16 +44,20 @@ function decryptionKey(privateKey: KeyObject): Promise<webcrypto.CryptoKey> {
 
 /**
  * SPEC 3.2: RSA-OAEP decryption that never fails observably. `fallback` is drawn by the caller
- * before decrypting; when decryption fails or gives other than `fallback.length` bytes, the
- * result is `fallback`, chosen by a constant-time select on one code path (RFC 7516 section 11.5:
- * no decryption oracle). The RSA work runs on the thread pool.
+ * before decrypting; when the ciphertext is not exactly the modulus length (RFC 8017 section
+ * 7.1.2 step 1), or decryption fails, or gives other than `fallback.length` bytes, the result is
+ * `fallback`, chosen by a constant-time select on one code path (RFC 7516 section 11.5: no
+ * decryption oracle). The RSA work runs on the thread pool, whatever the length.
  */
 export async function oaepDecryptOrFallback(privateKey: KeyObject, ciphertext: Buffer, label: Buffer, fallback: Buffer): Promise<Buffer> {
   const key = await decryptionKey(privateKey)
+  // OpenSSL reads a shorter ciphertext as the same integer, so one whose first byte is 00 would
+  // decrypt without it: the length joins the select's condition instead of an early return.
+  const sized = ciphertext.length === modulusBytes(privateKey) ? 0xff : 0
   const got = await webcrypto.subtle.decrypt({ name: 'RSA-OAEP', label }, key, ciphertext).then(b => Buffer.from(b), () => Buffer.alloc(0))
   const candidate = Buffer.alloc(fallback.length)
   got.copy(candidate, 0, 0, fallback.length)
-  const ok = got.length === fallback.length ? 0xff : 0
+  const ok = (got.length === fallback.length ? 0xff : 0) & sized
   got.fill(0)
   for (let i = 0; i < candidate.length; i++) candidate[i] = (candidate[i]! & ok) | (fallback[i]! & ~ok)
   return candidate

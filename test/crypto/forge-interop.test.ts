@@ -5,9 +5,10 @@
  */
 import t from 'tap'
 import forge from 'node-forge'
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { constants, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto'
 import { generateRsaKeyPair, keyId, oaepDecrypt, oaepDecryptOrFallback, oaepEncrypt, parsePrivateKey, parsePublicKey } from '../../src/crypto/rsa.js'
 import { sshFingerprint as fingerprint } from '../../src/keys/openssh.js'
+import { loadWycheproof, type OaepGroup } from '../helpers/wycheproof.js'
 
 const pair = generateRsaKeyPair(2048)
 const privateKey = parsePrivateKey(pair.privateKeyPem)
@@ -45,10 +46,45 @@ t.test('SPEC 3.2: oaepDecryptOrFallback gives the fallback for a wrong label, a 
     ['flipped ciphertext bit', flipped, LABEL],
     ['31-byte plaintext', oaepEncrypt(publicKey, secret.subarray(1), LABEL), LABEL],
     ['33-byte plaintext', oaepEncrypt(publicKey, Buffer.concat([secret, Buffer.from([1])]), LABEL), LABEL],
-    ['short ciphertext', ct.subarray(1), LABEL],
+    ['ciphertext one byte short', ct.subarray(1), LABEL],
+    ['ciphertext one byte long', Buffer.concat([Buffer.alloc(1), ct]), LABEL],
   ]
   for (const [what, c, label] of cases) t.same(await oaepDecryptOrFallback(privateKey, c, label, fallback), fallback, what)
   t.same(await oaepDecryptOrFallback(privateKey, ct, LABEL, fallback), secret, 'the honest ciphertext still decrypts')
+})
+
+/**
+ * A ciphertext whose first byte is 00, from a fixed key (Wycheproof's 2048-bit OAEP key) and
+ * fixed OAEP seeds (forge's encoder takes a seed), so the same one comes out every run: the
+ * search stops at the same seed each time, well inside its bound.
+ */
+// forge's OAEP encoder (lib/pkcs1.js) is not in @types/node-forge.
+const pkcs1 = (forge as unknown as { pkcs1: { encode_rsa_oaep(key: forge.pki.rsa.PublicKey, message: string, options: object): string } }).pkcs1
+
+function leadingZeroCiphertext(secret: Buffer, label: Buffer): { key: KeyObject, ct: Buffer, seed: number } {
+  const group = loadWycheproof<OaepGroup>('rsa_oaep_2048_sha256_mgf1sha256_test.json').testGroups[0]!
+  const key = parsePrivateKey(group.privateKeyPem)
+  const forgeKey = forge.pki.publicKeyFromPem(createPublicKey(key).export({ format: 'pem', type: 'spki' }).toString())
+  for (let seed = 0; seed < 4096; seed++) {
+    const oaepSeed = createHash('sha256').update(`secure-pipe oaep seed ${seed}`).digest()
+    const em = fromForge(pkcs1.encode_rsa_oaep(forgeKey, toForge(secret), { ...oaep(undefined, label), seed: toForge(oaepSeed) }))
+    const ct = publicEncrypt({ key: createPublicKey(key), padding: constants.RSA_NO_PADDING }, em)
+    if (ct[0] === 0) return { key, ct, seed }
+  }
+  throw new Error('no ciphertext starting with 00 among 4096 fixed seeds')
+}
+
+t.test('SPEC 3.2, RFC 8017 7.1.2 step 1: a ciphertext shorter than the modulus is refused even when it is the same integer (leading 00 dropped)', async t => {
+  const secret = Buffer.alloc(32, 0x5e)
+  const fallback = Buffer.alloc(32, 0xfa)
+  const { key, ct, seed } = leadingZeroCiphertext(secret, LABEL)
+  t.comment(`fixed seed ${seed} gives a ciphertext starting with 00`)
+  t.equal(ct.length, 256, 'a full-length ciphertext')
+  t.same(await oaepDecryptOrFallback(key, ct, LABEL, fallback), secret, 'at full length it decrypts to the secret (forge\'s OAEP encoding, raw RSA)')
+  const short = ct.subarray(1)
+  t.same(await oaepDecryptOrFallback(key, short, LABEL, fallback), fallback, '255 bytes, the same integer: the fallback, not the secret')
+  t.throws(() => oaepDecrypt(key, short, LABEL), RangeError, 'oaepDecrypt refuses it too')
+  t.same(oaepDecrypt(key, ct, LABEL), secret, 'and decrypts the full-length one')
 })
 
 t.test('SPEC 3.1: a secret encrypted by oaepEncrypt decrypts with forge', async t => {

@@ -5,6 +5,6 @@ import t from 'tap'
 import { example, ROOT, run } from '../helpers/examples.js'
 
 t.test('examples/typed.ts compiles in strict mode against build/src/index.d.ts and runs', async t => {
-  await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'examples/tsconfig.json'], { cwd: ROOT, timeout: 120_000 })
+  await run(['node_modules/typescript/bin/tsc', '-p', 'examples/tsconfig.json'], { cwd: ROOT, timeout: 120_000 })
   t.same(await example('build/examples/typed.js'), ['11 bytes from an authorized key', 'refused: ERR_AUTH'])
 })

@@ -30,9 +30,26 @@ export interface CliProcess {
 
 export interface Teardown { teardown(fn: () => void | Promise<void>): void }
 
+/**
+ * How to start a node child of a test: `[command, args]`. Under `npm test`, tap's processinfo
+ * hook puts `--import=@tapjs/processinfo` into the NODE_OPTIONS of every process spawned, and
+ * each child then starts tap's module-loader thread: `secure-pipe --version` went from 0.25 to
+ * 0.65 CPU-s with it (issue 18), and the suite starts the CLI over a thousand times. The hook
+ * re-adds itself to any env a test passes, so the child goes through `env -u NODE_OPTIONS`,
+ * which execs node (same pid, same signals) with the other NODE_OPTIONS kept.
+ * SECURE_PIPE_TEST_CHILD_COVERAGE=1 keeps tap's hook in the children.
+ */
+export function nodeCommand(args: string[], env: NodeJS.ProcessEnv = process.env): [string, string[]] {
+  const options = env.NODE_OPTIONS ?? ''
+  if (env.SECURE_PIPE_TEST_CHILD_COVERAGE === '1' || !options.includes('@tapjs/processinfo')) return [process.execPath, args]
+  const kept = options.split(/\s+/).filter(o => o !== '' && !o.includes('@tapjs/processinfo'))
+  return ['env', ['-u', 'NODE_OPTIONS', ...(kept.length ? [`NODE_OPTIONS=${kept.join(' ')}`] : []), process.execPath, ...args]]
+}
+
 /** Spawn the CLI; the process is killed at test teardown if still running. */
 export function spawnCli(t: Teardown, args: string[], opts: { cwd?: string, timeoutMs?: number, stdin?: 'pipe' | 'ignore', env?: NodeJS.ProcessEnv } = {}): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const [command, argv] = nodeCommand([BIN, ...args])
+  const child = spawn(command, argv, {
     cwd: opts.cwd ?? ROOT,
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
     // Never the user's own key home (issue 10): a path nothing creates unless a test does.
