@@ -111,7 +111,7 @@ export class SecureStream extends Duplex {
     this.#handshake.on('error', err => this.#fail(err))
     this.#handshake.resume() // it passes nothing on: records never go through it here
     // SPEC 7: handshake frames are limited tighter than records; any record of up to 1 MiB is accepted.
-    this.#parser = new FrameParser({ limit: recordFrameLimit(Math.max(this.#recordSize, 1024 * 1024)), smallFrames: HANDSHAKE_FRAMES, smallLimit: HANDSHAKE_FRAME_LIMIT }, f => this.#frames.push(f))
+    this.#parser = new FrameParser({ limit: recordFrameLimit(Math.max(this.#recordSize, 1024 * 1024)), smallFrames: HANDSHAKE_FRAMES, smallLimit: HANDSHAKE_FRAME_LIMIT }, f => this.#frames.push(f), true)
     transport.on('data', (chunk: Buffer) => this.#onBytes(chunk))
     transport.on('end', () => { this.#transportEnded = true; this.#handleFrames() })
     // A transport error, or its close before both of its directions ended, ends the session.
@@ -282,6 +282,8 @@ export class SecureStream extends Duplex {
       this.#inboundDone = true
       return this.#fail(err as Error)
     }
+    // The payload is the cipher's own output: the frame's memory may hold the next frame.
+    this.#parser.recycle(frame)
     if (payload === null) {
       this.#peerClosed = true
       // SPEC 6.1 (v2): the verified close record is the end of the peer's direction; the readable

@@ -17,6 +17,8 @@ interface LpsDecoder {
   _limit: number
   _missing: number
   _ptr: number
+  _message: Buffer | null
+  _parseMessage(data: Buffer, offset: number): number
   _transform(chunk: Buffer, enc: BufferEncoding, cb: () => void): void
   destroy(err?: Error): void
 }
@@ -35,14 +37,22 @@ export interface FrameDecoderOptions {
  * path): bytes in by `push`, each complete frame handed to `onFrame` synchronously, in order.
  * Errors: ERR_FRAME_TOO_LARGE from `push` (SPEC 2.2), then for every later push; `end()`
  * throws ERR_TRUNCATED when the input stops inside a frame (SPEC 2.3).
+ * A frame that spans reads is copied into a buffer of its own; a consumer made `recycling` gives
+ * such a frame back (`recycle`) when done with it, to hold the next one instead of a new allocation.
  */
 export class FrameParser {
   readonly #lp: LpsDecoder
   readonly #limit: number
   #smallLeft: number
   #error: Error | null = null
+  /** The last frame assembled from several reads, until it is given back. */
+  #assembled: Buffer | null = null
+  /** A frame buffer given back, for the next frame that spans reads, and the memory under it. */
+  #spare: Buffer | null = null
+  #spareMemory: ArrayBufferLike | null = null
 
-  constructor(opts: FrameDecoderOptions, onFrame: (frame: Buffer) => void) {
+  /** `recycling`: the consumer gives frames back with `recycle` (SecureStream's record path). */
+  constructor(opts: FrameDecoderOptions, onFrame: (frame: Buffer) => void, recycling = false) {
     const limit = opts.limit ?? recordFrameLimit(MAX_RECORD_SIZE)
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError('limit: a positive whole number of bytes')
     if (opts.smallFrames !== undefined && !(Number.isSafeInteger(opts.smallFrames) && opts.smallFrames >= 0)) throw new RangeError('smallFrames: a whole number of frames, 0 or more')
@@ -61,6 +71,36 @@ export class FrameParser {
       // SPEC 2.2: the only error length-prefixed-stream raises is a prefix over the limit.
       this.#error ??= new FrameTooLargeError(this.#lp._limit, { cause: err })
     }
+    if (recycling) this.#assembleInSpare()
+  }
+
+  #assembleInSpare(): void {
+    const lp = this.#lp
+    const parseMessage = lp._parseMessage
+    lp._parseMessage = (data: Buffer, offset: number): number => {
+      // Before the body of a frame that does not fit in this read: assemble it in the spare, if it fits.
+      if (lp._message === null && lp._missing > data.length - offset && this.#spare && this.#spare.length >= lp._missing) {
+        lp._message = this.#spare.subarray(0, lp._missing)
+        this.#spare = null
+      }
+      const assembling = lp._message
+      const next = parseMessage.call(lp, data, offset)
+      if (assembling && lp._message === null) this.#assembled = assembling // complete, and handed to onFrame
+      return next
+    }
+  }
+
+  /** Give back a frame from `onFrame` that nothing refers to any more: its memory may hold a later frame. */
+  recycle(frame: Buffer): void {
+    if (frame !== this.#assembled) return // a view of a read, or an older frame: not ours to reuse
+    this.#assembled = null
+    // Only memory no other Buffer shares: the spare's own, or a body allocated whole for this
+    // frame (Node's pool serves only allocations under half its size, from shared slabs).
+    const memory = frame.buffer
+    const own = memory === this.#spareMemory || (frame.byteOffset === 0 && memory.byteLength === frame.length && frame.length >= Buffer.poolSize >>> 1)
+    if (!own || (this.#spare && this.#spare.length >= memory.byteLength)) return
+    this.#spare = Buffer.from(memory)
+    this.#spareMemory = memory
   }
 
   /** Parse `chunk`; throws the first framing error (and again on every later call). */
