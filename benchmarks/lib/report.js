@@ -75,8 +75,36 @@ export function targets(R) {
   const byName = med(files('by-name'))
   const tar = med(files('tar'))
   out.push([`1,000 files of 4 KiB per second ≥ 0.7x \`tar c | secure-pipe send -\` (not in this round: src/transfer/receive.ts is being rewritten elsewhere)`, Number.isFinite(byName) ? `${num(byName, 0)} files/s` : 'not measured', Number.isFinite(tar) ? `tar ${num(tar, 0)} files/s` : '', x(ratio(byName, tar)), 'reported'])
+  out.push(...floors(R))
   const st = (id) => (R.startup || []).find((r) => r.id === id)?.stats?.median
   if (R.startup) out.push(['(beside them) `secure-pipe --version` wall time, ÷ `node -e 0`', `${num(st('version'), 0)} ms`, `node ${num(st('node'), 0)} ms`, x(ratio(st('version'), st('node'))), 'reported'])
+  return out
+}
+
+/**
+ * The floors a Node end cannot go below, measured in this run, for the targets they bound:
+ * node:crypto's own AES-CCM (one context and one update per record) against the peer's figure.
+ */
+function floors(R) {
+  const out = []
+  const c = R.crypto?.results
+  const cm = (id) => c?.find((r) => r.id === id)?.stats?.median
+  // Bulk: the sender seals and the receiver opens on their own cores: the slower of the two is the pipe's ceiling.
+  const best = (...ids) => Math.max(...ids.map(cm).filter(Number.isFinite))
+  const ceiling = c ? Math.min(best('seal-128', 'lib-seal-128'), best('open-128', 'lib-open-128')) : NaN
+  const peers = ['null', 'file'].flatMap((sink) => [med(bulkRow(R.bulk, `socat-tls-${sink}`)), med(bulkRow(R.bulk, `openssl-${sink}`))]).filter(Number.isFinite)
+  const peer = peers.length ? Math.max(...peers) : NaN
+  out.push(['(floor) bulk: node:crypto record seal/open alone, min(seal, open) AES-128, ÷ the best TLS peer', `${num(ceiling, 0)} MB/s`, `${num(peer)} MB/s`, x(ratio(ceiling, peer)), Number.isFinite(ratio(ceiling, peer)) ? (ratio(ceiling, peer) >= 0.8 ? 'within reach' : '**out of reach**') : NA])
+  // (No CPU floor here: the crypto section's rates are wall time of one loop, which a loaded machine
+  // stretches; the cpu section's aes-ccm column is the CPU the cipher takes at each end.)
+  // 64-byte round trip: two seals and two opens (one node:crypto CCM context each) lie on the
+  // critical path beyond what Node tls does with its long-lived contexts.
+  const seal64 = 64 / cm('lib-seal-128-64')
+  const open64 = 64 / cm('lib-open-128-64')
+  const tls = (R.pingpong || []).find((r) => r.id === 'tls-mutual')
+  const rtt = tls?.latency?.median * 1000
+  const bound = rtt / (rtt + 2 * (seal64 + open64))
+  out.push([`(floor) 64-byte round trip: Node tls's RTT + 2 x (seal + open of a 64 B record, crypto section, wall time in this run), ${num(seal64, 1)} + ${num(open64, 1)} µs`, `≥ ${num(rtt + 2 * (seal64 + open64), 0)} µs`, `Node tls mutual ${num(rtt, 0)} µs`, `≤ ${x(bound)}`, Number.isFinite(bound) ? (bound >= 0.7 ? 'within reach' : '**out of reach**') : NA])
   return out
 }
 
