@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
 import { BENCH, CLI } from './lib/tools.js'
 import { TLS_SUITE } from './lib/keys.js'
-import { cmd, freePort, readPeakRss, runShell, tail, waitListening } from './lib/proc.js'
+import { cmd, freePort, readCpuSeconds, readPeakRss, runShell, tail, waitListening } from './lib/proc.js'
 import { sourceSha256 } from './lib/source.js'
 import { rotate, summarize } from './lib/stats.js'
 
@@ -130,7 +130,7 @@ export function contenders() {
   ]
 }
 
-const withTime = (ctx, rssFile, line) => (ctx.tools.time ? `${cmd(ctx.tools.time, '-f', '%M', '-o', rssFile)} ${line}` : line)
+const withTime = (ctx, rssFile, line) => (ctx.tools.time ? `${cmd(ctx.tools.time, '-f', '%U %S %M', '-o', rssFile)} ${line}` : line)
 const redirect = (line, to) => (to ? `${line} > ${cmd(to)}` : line)
 
 async function sha256File(path) {
@@ -187,7 +187,7 @@ export async function transfer(ctx, c, size, { verify = false, timeoutMs } = {})
       if (got !== size) fail(`receiver wrote ${got} bytes, expected ${size}`)
       if (verify && (await sha256File(out)) !== sourceSha256(size)) fail('receiver wrote the right number of bytes but different content')
     }
-    return { seconds, mbps: size / 1e6 / seconds, rssRx: readPeakRss(rssRx), rssTx: readPeakRss(rssTx) }
+    return { seconds, mbps: size / 1e6 / seconds, rssRx: readPeakRss(rssRx), rssTx: readPeakRss(rssTx), cpuRx: readCpuSeconds(rssRx), cpuTx: readCpuSeconds(rssTx) }
   } finally {
     rx?.kill()
     if (c.sink === 'file') rmSync(out, { force: true })
@@ -207,7 +207,7 @@ export async function runBulk(ctx, log) {
   const results = new Map()
   for (const c of list) {
     const missing = await c.missing(ctx)
-    results.set(c.id, { id: c.id, label: c.label, family: c.family, sink: c.sink, samples: [], rssRx: [], rssTx: [], skipped: missing ? `skipped: ${missing}` : null, errors: [] })
+    results.set(c.id, { id: c.id, label: c.label, family: c.family, sink: c.sink, samples: [], rssRx: [], rssTx: [], cpuRx: [], cpuTx: [], skipped: missing ? `skipped: ${missing}` : null, errors: [] })
   }
   const probe = 4 * 2 ** 20 + 12345
   for (const c of list) {
@@ -230,6 +230,9 @@ export async function runBulk(ctx, log) {
         r.samples.push(t.mbps)
         if (t.rssRx) r.rssRx.push(t.rssRx)
         if (t.rssTx) r.rssTx.push(t.rssTx)
+        // CPU-seconds per GiB moved, start-up and handshake included (user + sys of each process).
+        if (t.cpuRx) r.cpuRx.push(t.cpuRx / (size / 2 ** 30))
+        if (t.cpuTx) r.cpuTx.push(t.cpuTx / (size / 2 ** 30))
         log(`bulk round ${round + 1}/${rounds} ${c.id}: ${t.mbps.toFixed(1)} MB/s (${t.seconds.toFixed(2)} s)`)
       } catch (err) {
         r.errors.push(err.message)
@@ -240,6 +243,7 @@ export async function runBulk(ctx, log) {
   for (const r of results.values()) {
     r.stats = summarize(r.samples)
     r.rss = { rx: summarize(r.rssRx), tx: summarize(r.rssTx) }
+    r.cpu = { rx: summarize(r.cpuRx), tx: summarize(r.cpuTx) }
   }
   return { size, rounds, results: [...results.values()] }
 }

@@ -1,6 +1,7 @@
 /**
  * Small messages: one connection, a 64-byte message out and its echo back, one at a time;
- * round trips per second, secure-pipe (library API) against Node tls 1.3. Client and server in
+ * round trips per second, secure-pipe (library API) against Node tls 1.3 (server certificate only, and
+ * with client certificates, the issue 18 peer: both ends authenticated, as in secure-pipe). Client and server in
  * separate processes; Nagle is turned off wherever the stream offers setNoDelay.
  */
 import { clientServerSample } from './lib/clientserver.js'
@@ -9,6 +10,7 @@ import { rotate, summarize } from './lib/stats.js'
 const KINDS = [
   { kind: 'sp', id: 'sp', label: 'secure-pipe (library API)' },
   { kind: 'tls', id: 'tls', label: `Node tls 1.3 TLS_AES_128_CCM_SHA256` },
+  { kind: 'tls-mutual', id: 'tls-mutual', label: `Node tls 1.3 TLS_AES_128_CCM_SHA256, client certificates` },
 ]
 
 export async function runPingpong(ctx, log) {

@@ -18,6 +18,7 @@ import { runMemory } from './memory.js'
 import { runPingpong } from './pingpong.js'
 import { runRsa } from './rsa.js'
 import { runTunnel, tunnelSection } from './tunnel.js'
+import { runStartup } from './startup.js'
 import { cpuSplit, cpuSplitTable } from './cpu-split.js'
 
 function cpuInfo() {
@@ -106,6 +107,7 @@ async function main() {
   if (want('pingpong')) R.pingpong = await section('pingpong', () => runPingpong(ctx, log))
   if (want('memory')) R.memory = await section('memory', () => runMemory(ctx, log))
   if (want('tunnel')) R.tunnel = await section('tunnel', () => runTunnel(ctx, log))
+  if (want('startup')) R.startup = await section('startup', () => runStartup(ctx, log))
   if (want('cpu') && !ctx.cliMissing && tools.time) {
     R.cpu = await section('cpu', async () => {
       const mib = Math.max(64, Math.min(1024, Math.round(opts.size / 2 ** 21))) // half the bulk size, 64 MiB to 1 GiB

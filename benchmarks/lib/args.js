@@ -1,6 +1,6 @@
 /** Command-line flags of `npm run bench` (node benchmarks/run.js --help). */
 
-export const ALL_SECTIONS = ['bulk', 'crypto', 'handshake', 'pingpong', 'memory', 'rsa', 'cpu', 'files', 'tunnel']
+export const ALL_SECTIONS = ['bulk', 'crypto', 'handshake', 'pingpong', 'memory', 'rsa', 'cpu', 'files', 'tunnel', 'startup']
 
 const UNITS = {
   b: 1, kb: 1e3, mb: 1e6, gb: 1e9,
@@ -33,7 +33,7 @@ export const HELP = `Usage: node benchmarks/run.js [flags]   (npm run bench -- [
   --only LIST          sections, comma-separated: ${ALL_SECTIONS.join(',')} (default all)
   --contenders LIST    bulk contenders to run, comma-separated ids or prefixes (default all)
   --mem-sizes LIST     sizes for the memory section (default 256MiB,4GiB)
-  --mem-rounds N       rounds for the memory section (default 1)
+  --mem-rounds N       rounds for the memory section (default 3; the target takes the median)
   --seconds S          seconds per timed sample in crypto/handshake/pingpong/rsa (default 2)
   --timeout S          per-contender timeout in seconds for bulk/memory (default 30 + size at 10 MB/s)
   --out FILE           where to write the report (default benchmarks/RESULTS.md)
@@ -45,7 +45,7 @@ Writes benchmarks/RESULTS.md; raw numbers go to benchmarks/tmp/last-results.json
 export function parseArgs(argv) {
   const opts = {
     size: 2 ** 30, rounds: 3, only: [...ALL_SECTIONS], contenders: null,
-    memSizes: [256 * 2 ** 20, 4 * 2 ** 30], memRounds: 1, seconds: 2,
+    memSizes: [256 * 2 ** 20, 4 * 2 ** 30], memRounds: 3, seconds: 2,
     timeout: null, out: null, keep: false, help: false,
   }
   const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean)

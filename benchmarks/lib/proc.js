@@ -130,13 +130,25 @@ export async function waitListening(port, ms = 10_000, alive = () => true) {
   throw new Error(`nothing listened on 127.0.0.1:${port} within ${ms} ms`)
 }
 
-/** Peak RSS in bytes from a `/usr/bin/time -f %M -o FILE` output file (KiB), or null. */
-export function readPeakRss(file) {
+/** The fields of the last line of a `/usr/bin/time -f '%U %S %M' -o FILE` output file, or null. */
+function timeFields(file) {
   try {
     const lines = readFileSync(file, 'utf8').trim().split('\n')
-    const kib = Number(lines[lines.length - 1])
-    return Number.isFinite(kib) && kib > 0 ? kib * 1024 : null
+    return lines[lines.length - 1].trim().split(/\s+/).map(Number)
   } catch { return null }
+}
+
+/** Peak RSS in bytes (the last field, KiB), or null. */
+export function readPeakRss(file) {
+  const f = timeFields(file)
+  const kib = f?.[f.length - 1]
+  return Number.isFinite(kib) && kib > 0 ? kib * 1024 : null
+}
+
+/** User + system CPU-seconds from a `-f '%U %S %M'` file (three fields), or null. */
+export function readCpuSeconds(file) {
+  const f = timeFields(file)
+  return f?.length === 3 && f.every(Number.isFinite) ? f[0] + f[1] : null
 }
 
 /** Run a command to completion; resolves { code, stdout, stderr }. */

@@ -27,7 +27,7 @@ function target(name, ours, peer, r, ok, unit = '') {
 }
 
 /**
- * Issue 11's targets, each as a ratio to a peer measured in the same run (or a bound), with a
+ * Issue 18's targets, each as a ratio to a peer measured in the same run (or a bound), with a
  * verdict. Rows whose figures are missing (a section not run, a peer not installed) say n/a.
  */
 export function targets(R) {
@@ -38,34 +38,25 @@ export function targets(R) {
     const sp = med(bulkRow(b, `sp-aes128-${sink}`))
     const socat = med(bulkRow(b, `socat-tls-${sink}`))
     const ossl = med(bulkRow(b, `openssl-${sink}`))
-    out.push(target(`bulk CLI AES-128-CCM to ${name} ≥ 1.0x socat TLS 1.3 AES-128-CCM`, mbps(sp), `socat ${mbps(socat)}`, ratio(sp, socat), (r) => r >= 1, 'peer or section not run'))
-    out.push(target(`bulk CLI AES-128-CCM to ${name} ≥ 1.2x openssl s_server/s_client`, mbps(sp), `openssl ${mbps(ossl)}`, ratio(sp, ossl), (r) => r >= 1.2, 'peer or section not run'))
-    const sp256 = med(bulkRow(b, `sp-aes256-${sink}`))
-    out.push([`(beside it) bulk CLI AES-256-CCM to ${name}, ÷ socat AES-128-CCM`, mbps(sp256), `socat ${mbps(socat)}`, x(ratio(sp256, socat)), 'reported'])
+    const best = [socat, ossl].filter(Number.isFinite)
+    const peer = best.length ? Math.max(...best) : NaN
+    const who = peer === socat ? 'socat' : 'openssl'
+    out.push(target(`bulk CLI AES-128-CCM to ${name} ≥ 0.8x the best of socat and openssl (TLS 1.3 AES-128-CCM)`, mbps(sp), `${who} ${mbps(peer)} (socat ${mbps(socat)}, openssl ${mbps(ossl)})`, ratio(sp, peer), (r) => r >= 0.8, 'peer or section not run'))
   }
-  const mem = (R.memory || []).filter((r) => r.id === 'sp-aes128-file' && r.rxStats.n)
-  const tlsMem = (R.memory || []).filter((r) => r.id === 'node-tls-file' && r.rxStats.n)
-  if (mem.length) {
-    const peak = Math.max(...mem.map((r) => Math.max(r.rxStats.max, r.txStats.max)))
-    const tlsPeak = tlsMem.length ? Math.max(...tlsMem.map((r) => Math.max(r.rxStats.max, r.txStats.max))) : NaN
-    const sizes = [...mem].sort((p, q) => p.size - q.size)
-    const span = `${formatSize(sizes[0].size)} to ${formatSize(sizes[sizes.length - 1].size)}`
-    out.push(target(`peak RSS < 100 MB, sender and receiver, every size (${span})`, `${mb(peak)} MB`, `limit 100 MB (Node tls ${mb(tlsPeak)} MB)`, peak / 100e6, (r) => r < 1))
-    const lo = sizes[0]
-    const hi = sizes[sizes.length - 1]
-    const growth = Math.max(hi.rxStats.max - lo.rxStats.max, hi.txStats.max - lo.txStats.max)
-    out.push(sizes.length > 1
-      ? [`peak RSS flat from ${span} (grows < 10 MB)`, `+${mb(growth)} MB`, 'limit +10 MB', x(growth / 10e6), growth < 10e6 ? PASS : MISS]
-      : ['peak RSS flat with size', 'one size only', '', '–', NA])
-  } else {
-    out.push(['peak RSS < 100 MB and flat with size', 'not measured', '', '–', NA])
+  // CPU per GiB at each end: secure-pipe's from the cpu section (start-up and handshake taken
+  // out), socat's from its bulk /dev/null runs (start-up included: a few ms).
+  const socatCpu = bulkRow(b, 'socat-tls-null')?.cpu
+  for (const [side, key, name] of [['send', 'tx', 'sender'], ['recv', 'rx', 'receiver']]) {
+    const sp = R.cpu?.rows?.find((r) => r.side === side)?.total
+    const peer = socatCpu?.[key]?.median
+    out.push(target(`CPU-s per GiB, ${name} ≤ 1.6x socat's (split in section 7)`, `${num(sp, 2)} CPU-s/GiB`, `socat ${num(peer, 2)} CPU-s/GiB`, ratio(sp, peer), (r) => r <= 1.6, 'cpu or bulk section not run'))
   }
   const pp = (id) => (R.pingpong || []).find((r) => r.id === id)
   const spPp = pp('sp')
-  const tlsPp = pp('tls')
+  const tlsPp = pp('tls-mutual')
   const bothNoDelay = spPp?.noDelay === true && tlsPp?.noDelay === true
   const rPp = bothNoDelay ? ratio(med(spPp), med(tlsPp)) : NaN
-  out.push(target('64-byte round trips ≥ 1.0x Node tls (setNoDelay on both)', `${num(med(spPp), 0)} /s`, `Node tls ${num(med(tlsPp), 0)} /s`, rPp, (r) => r >= 1, bothNoDelay ? 'not measured' : 'setNoDelay not on both'))
+  out.push(target('64-byte round trips ≥ 0.7x Node tls with client certificates (separate processes, setNoDelay on both)', `${num(med(spPp), 0)} /s`, `Node tls mutual ${num(med(tlsPp), 0)} /s`, rPp, (r) => r >= 0.7, bothNoDelay ? 'not measured' : 'setNoDelay not on both'))
   for (const c of [1, 16]) {
     const hs = (R.handshake || []).find((r) => r.id === `sp-c${c}`)
     const tlsHs = (R.handshake || []).find((r) => r.id === `tls-mutual-c${c}`)
@@ -73,10 +64,47 @@ export function targets(R) {
     out.push(target(`handshakes/s ${c === 1 ? 'one at a time' : '16 at once'} ≥ 1.0x Node tls with client certificates`,
       `${num(med(hs))} /s (${x(ratio(med(hs), bound))} of the RSA bound ${num(bound)})`, `Node tls mutual ${num(med(tlsHs))} /s`, ratio(med(hs), med(tlsHs)), (r) => r >= 1))
   }
+  const mem = (R.memory || []).filter((r) => r.id === 'sp-aes128-file')
+  for (const row of mem) {
+    const tls = (R.memory || []).find((r) => r.id === 'node-tls-file' && r.size === row.size)
+    const v = row.rxStats?.median
+    out.push(target(`receiver peak RSS < 100 MB, median of ${row.rxStats?.n ?? 0} run(s), ${formatSize(row.size)}`, `${mb(v)} MB`, `limit 100 MB (Node tls receiver ${mb(tls?.rxStats?.median)} MB)`, v / 100e6, (r) => r < 1, 'not measured'))
+  }
+  if (!mem.length) out.push(['receiver peak RSS < 100 MB', 'not measured', '', '–', NA])
   const files = (id) => R.files?.results?.find((r) => r.id === id)
   const byName = med(files('by-name'))
   const tar = med(files('tar'))
-  out.push(target('1,000 files of 4 KiB per second ≥ 1.0x `tar c | secure-pipe send -` (by name: every file fsynced; tar x: none)', `${num(byName, 0)} files/s`, `tar ${num(tar, 0)} files/s`, ratio(byName, tar), (r) => r >= 1, 'section not run'))
+  out.push([`1,000 files of 4 KiB per second ≥ 0.7x \`tar c | secure-pipe send -\` (not in this round: src/transfer/receive.ts is being rewritten elsewhere)`, Number.isFinite(byName) ? `${num(byName, 0)} files/s` : 'not measured', Number.isFinite(tar) ? `tar ${num(tar, 0)} files/s` : '', x(ratio(byName, tar)), 'reported'])
+  out.push(...floors(R))
+  const st = (id) => (R.startup || []).find((r) => r.id === id)?.stats?.median
+  if (R.startup) out.push(['(beside them) `secure-pipe --version` wall time, ÷ `node -e 0`', `${num(st('version'), 0)} ms`, `node ${num(st('node'), 0)} ms`, x(ratio(st('version'), st('node'))), 'reported'])
+  return out
+}
+
+/**
+ * The floors a Node end cannot go below, measured in this run, for the targets they bound:
+ * node:crypto's own AES-CCM (one context and one update per record) against the peer's figure.
+ */
+function floors(R) {
+  const out = []
+  const c = R.crypto?.results
+  const cm = (id) => c?.find((r) => r.id === id)?.stats?.median
+  // Bulk: the sender seals and the receiver opens on their own cores: the slower of the two is the pipe's ceiling.
+  const best = (...ids) => Math.max(...ids.map(cm).filter(Number.isFinite))
+  const ceiling = c ? Math.min(best('seal-128', 'lib-seal-128'), best('open-128', 'lib-open-128')) : NaN
+  const peers = ['null', 'file'].flatMap((sink) => [med(bulkRow(R.bulk, `socat-tls-${sink}`)), med(bulkRow(R.bulk, `openssl-${sink}`))]).filter(Number.isFinite)
+  const peer = peers.length ? Math.max(...peers) : NaN
+  out.push(['(floor) bulk: node:crypto record seal/open alone, min(seal, open) AES-128, ÷ the best TLS peer', `${num(ceiling, 0)} MB/s`, `${num(peer)} MB/s`, x(ratio(ceiling, peer)), Number.isFinite(ratio(ceiling, peer)) ? (ratio(ceiling, peer) >= 0.8 ? 'within reach' : '**out of reach**') : NA])
+  // (No CPU floor here: the crypto section's rates are wall time of one loop, which a loaded machine
+  // stretches; the cpu section's aes-ccm column is the CPU the cipher takes at each end.)
+  // 64-byte round trip: two seals and two opens (one node:crypto CCM context each) lie on the
+  // critical path beyond what Node tls does with its long-lived contexts.
+  const seal64 = 64 / cm('lib-seal-128-64')
+  const open64 = 64 / cm('lib-open-128-64')
+  const tls = (R.pingpong || []).find((r) => r.id === 'tls-mutual')
+  const rtt = tls?.latency?.median * 1000
+  const bound = rtt / (rtt + 2 * (seal64 + open64))
+  out.push([`(floor) 64-byte round trip: Node tls's RTT + 2 x (seal + open of a 64 B record, crypto section, wall time in this run), ${num(seal64, 1)} + ${num(open64, 1)} µs`, `≥ ${num(rtt + 2 * (seal64 + open64), 0)} µs`, `Node tls mutual ${num(rtt, 0)} µs`, `≤ ${x(bound)}`, Number.isFinite(bound) ? (bound >= 0.7 ? 'within reach' : '**out of reach**') : NA])
   return out
 }
 
@@ -104,6 +132,7 @@ function bulkSection(R) {
     r.label, r.sink === 'file' ? 'file' : '/dev/null', num(r.stats.median), num(r.stats.min), num(r.stats.max), r.stats.n,
     r.family === 'source' ? '' : x(ratio(spBySink[r.sink], r.stats.median)),
     `${mb(r.rss.tx.median)} / ${mb(r.rss.rx.median)}`,
+    `${num(r.cpu?.tx?.median, 2)} / ${num(r.cpu?.rx?.median, 2)}`,
     r.errors.length ? `${r.errors.length} failed round(s)` : '',
   ])
   const skipped = b.results.filter((r) => r.skipped).map((r) => `- \`${r.id}\`: ${r.skipped}`)
@@ -113,7 +142,7 @@ function bulkSection(R) {
     '',
     `${formatSize(b.size)} from one generator process (a fixed 1 MiB pseudo-random block written again and again with blocking writes) piped into each sender's stdin; sender and receiver are separate processes on 127.0.0.1. Time runs from spawning the sender (receiver already listening) until both have exited, so process start-up and the handshake are included. MB/s = 10^6 bytes per second; median over ${b.rounds} round(s), contenders interleaved round by round (order rotated each round). Each contender first moves a ${formatSize(4 * 2 ** 20)}+12345-byte stream whose SHA-256 is checked (file sinks); every timed file run checks the size. "sp ÷" is secure-pipe AES-128-CCM with the same sink divided by that row.`,
     '',
-    table(['contender', 'sink', 'median MB/s', 'min', 'max', 'n', 'sp AES-128 ÷', 'peak RSS MB sender / receiver', 'note'], rows),
+    table(['contender', 'sink', 'median MB/s', 'min', 'max', 'n', 'sp AES-128 ÷', 'peak RSS MB sender / receiver', 'CPU-s per GiB sender / receiver (start-up included)', 'note'], rows),
     '',
     ...(skipped.length ? ['Skipped:', '', ...skipped, ''] : []),
     ...(failed.length ? ['Failed rounds (not in the medians):', '', ...failed, ''] : []),
@@ -172,14 +201,15 @@ function pingpongSection(R) {
     : [r.label, num(r.stats.median, 0), num(r.stats.min, 0), num(r.stats.max, 0), num(r.latency.median * 1000, 0), `${r.noDelay === false ? 'no setNoDelay on the stream' : 'setNoDelay(true)'}${r.errors.length ? `; ${r.errors.length} failed: ${oneLine(r.errors[0], 200)}` : ''}`]))
   const sp = med(R.pingpong.find((r) => r.id === 'sp'))
   const tls = med(R.pingpong.find((r) => r.id === 'tls'))
-  return ['## 4. Small messages (64-byte ping-pong)', '', 'One connection, one 64-byte message out and its echo back at a time, for about ' + R.opts.seconds + ' s per sample; client and echo server in separate processes.', '', table(['kind', 'median round trips/s', 'min', 'max', 'median RTT µs', 'note'], rows), '', `secure-pipe ÷ Node tls: ${x(ratio(sp, tls))}`].join('\n')
+  const mutual = med(R.pingpong.find((r) => r.id === 'tls-mutual'))
+  return ['## 4. Small messages (64-byte ping-pong)', '', 'One connection, one 64-byte message out and its echo back at a time, for about ' + R.opts.seconds + ' s per sample; client and echo server in separate processes.', '', table(['kind', 'median round trips/s', 'min', 'max', 'median RTT µs', 'note'], rows), '', `secure-pipe ÷ Node tls with client certificates: ${x(ratio(sp, mutual))}; ÷ Node tls server-only: ${x(ratio(sp, tls))}`].join('\n')
 }
 
 function memorySection(R) {
   const rows = R.memory.map((r) => (r.skipped
     ? [r.label, formatSize(r.size), '–', '–', '–', r.skipped]
-    : [r.label, formatSize(r.size), mb(r.txStats.max), mb(r.rxStats.max), num(r.mbpsStats.median, 0), r.errors.length ? oneLine(r.errors[0], 200) : '']))
-  return ['## 5. Memory', '', `Peak RSS (VmHWM) of each process from \`/usr/bin/time -f %M\`, moving the size to a file; ${R.opts.memRounds} round(s), largest value shown. MB = 10^6 bytes.`, '', table(['contender', 'size', 'sender peak RSS MB', 'receiver peak RSS MB', 'MB/s', 'note'], rows)].join('\n')
+    : [r.label, formatSize(r.size), `${mb(r.txStats.median)} (${mb(r.txStats.min)}–${mb(r.txStats.max)})`, `${mb(r.rxStats.median)} (${mb(r.rxStats.min)}–${mb(r.rxStats.max)})`, num(r.mbpsStats.median, 0), r.errors.length ? oneLine(r.errors[0], 200) : '']))
+  return ['## 5. Memory', '', `Peak RSS (VmHWM) of each process from \`/usr/bin/time -f %M\`, moving the size to a file; ${R.opts.memRounds} round(s): median (min–max). MB = 10^6 bytes.`, '', table(['contender', 'size', 'sender peak RSS MB', 'receiver peak RSS MB', 'MB/s', 'note'], rows)].join('\n')
 }
 
 function rsaSection(R) {
@@ -203,6 +233,11 @@ const QUIRKS = [
   '- Node `tls` ignores an unknown `ciphersuites` option silently; TLS 1.3 suites are chosen with `ciphers`. Node 20\'s default high-water mark is 16 KiB; the Node workers set 64 KiB.',
 ].join('\n')
 
+function startupSection(R) {
+  const rows = R.startup.map((r) => (r.skipped ? [r.label, '–', '–', '–', '–', r.skipped] : [r.label, num(r.stats.median, 0), num(r.stats.min, 0), num(r.stats.max, 0), r.stats.n, '']))
+  return ['## 8. Start-up', '', 'Wall time from spawning to exit, interleaved runs (benchmarks/startup.js); the CLI\'s start-up is what its launcher tuning (issue 18, decision 4) must be weighed against.', '', table(['command', 'median ms', 'min', 'max', 'n', 'note'], rows)].join('\n')
+}
+
 function filesSection(R) {
   const rows = R.files.results.map((r) => [r.label, num(r.stats.median, 0), num(r.stats.min, 0), num(r.stats.max, 0), r.stats.n])
   return ['## Many small files', '', '1,000 files of 4 KiB in 10 directories, sent by name and as one tar stream. Time runs from spawning the sender (receiver listening) until both have exited, start-up and handshake included; each run checks that 1,000 files of 4 KiB arrived. Rounds interleaved.', '',
@@ -211,7 +246,7 @@ function filesSection(R) {
 
 export function renderReport(R) {
   const parts = ['# secure-pipe benchmarks', '', 'Generated by `npm run bench` (benchmarks/run.js); everything in one run on one machine, over 127.0.0.1 only.', '', machine(R)]
-  parts.push('', '## Targets (issue 11)', '', 'Every figure is a ratio to a peer measured in this run (or to a fixed bound); n/a: the figure is missing (section not run, peer not installed).', '', table(['target', 'secure-pipe', 'peer', 'ratio', 'verdict'], targets(R)))
+  parts.push('', '## Targets (issue 18)', '', 'Every figure is a ratio to a peer measured in this run (or to a fixed bound); n/a: the figure is missing (section not run, peer not installed).', '', table(['target', 'secure-pipe', 'peer', 'ratio', 'verdict'], targets(R)))
   if (R.bulk) parts.push('', bulkSection(R))
   if (R.files?.results?.length) parts.push('', filesSection(R))
   if (R.crypto) parts.push('', cryptoSection(R))
@@ -220,6 +255,7 @@ export function renderReport(R) {
   if (R.memory) parts.push('', memorySection(R))
   if (R.rsa) parts.push('', rsaSection(R))
   if (R.cpu) parts.push('', cpuSection(R))
+  if (R.startup) parts.push('', startupSection(R))
   const errs = R.sectionErrors || []
   if (errs.length) parts.push('', '## Sections that failed', '', ...errs.map((e) => `- ${e}`))
   parts.push('', QUIRKS, '')

@@ -57,16 +57,13 @@ export class DecryptStage extends Transform {
   }
 
   #open(record: Buffer, callback: TransformCallback): void {
-    // SPEC 6.1: nothing may follow the close record.
-    if (this.#closed) return callback(new IntegrityError('data arrived after the authenticated end of stream'))
-    let opened
+    let payload
     try {
-      opened = this.#protector!.open(record)
+      payload = openInbound(this.#protector!, record, this.#closed)
     } catch (err) {
       return callback(err as Error)
     }
-    if (opened.type === RECORD_TYPE.close) {
-      if (opened.payload.length) return callback(new IntegrityError('a close record carried data'))
+    if (payload === null) {
       this.#closed = true
       // SPEC 6.1 (v2): the verified close record is the end of the peer's direction; the readable
       // side ends here, not at the transport's end, which a peer may keep open. It ends once the
@@ -75,6 +72,20 @@ export class DecryptStage extends Transform {
       setImmediate(() => { if (!this.destroyed) this.push(null) })
       return callback()
     }
-    callback(null, opened.payload.length ? opened.payload : undefined)
+    callback(null, payload.length ? payload : undefined)
   }
+}
+
+/**
+ * One inbound record (SPEC 5.4, 6.1), for the decrypt stage and `SecureStream`'s own record
+ * path: its verified payload, or null for the close record. Throws ERR_INTEGRITY for a bad
+ * record, a close record with data, and any record after the close (`closed`).
+ */
+export function openInbound(protector: RecordProtector, record: Buffer, closed: boolean): Buffer | null {
+  // SPEC 6.1: nothing may follow the close record.
+  if (closed) throw new IntegrityError('data arrived after the authenticated end of stream')
+  const opened = protector.open(record)
+  if (opened.type !== RECORD_TYPE.close) return opened.payload
+  if (opened.payload.length) throw new IntegrityError('a close record carried data')
+  return null
 }

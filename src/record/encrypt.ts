@@ -65,9 +65,7 @@ export class EncryptStage extends Transform {
 
   #seal(chunk: Buffer, callback: TransformCallback): void {
     // SPEC 5.5: split chunks larger than the record size; smaller writes go out at once.
-    for (let off = 0; off < chunk.length; off += this.#recordSize) {
-      this.push(this.#protector!.seal(RECORD_TYPE.data, chunk.subarray(off, off + this.#recordSize)))
-    }
+    if (chunk.length) for (const record of this.#protector!.sealAll(RECORD_TYPE.data, chunk, this.#recordSize)) this.push(record)
     callback()
   }
 }

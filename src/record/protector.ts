@@ -4,6 +4,7 @@
  * stages; no streams here.
  */
 import { ccmOpen, ccmSeal } from '../crypto/ccm.js'
+import { CcmIvCipher } from '../crypto/ccm-iv.js'
 import { hkdf, RunningSha256 } from '../crypto/kdf.js'
 import { secureRandom, type RandomSource } from '../crypto/random.js'
 import { CIPHERS, DEFAULT_KEY_UPDATE_INTERVAL, LABELS, NONCE_LENGTH, RECORD_TYPE, SECRET_BYTES, type CipherName } from '../constants.js'
@@ -39,7 +40,11 @@ export function trafficKeys(secret: Buffer, cipher: CipherName): { key: Buffer, 
   return { key: hkdf(secret, EMPTY, LABELS.recordKey, length), ivKey: hkdf(secret, EMPTY, LABELS.ivKey, length) }
 }
 
-/** SPEC 5.2: IV = first 12 bytes of AES-CCM(iv key, nonce = r, plaintext = r). */
+/**
+ * SPEC 5.2: IV = first 12 bytes of AES-CCM(iv key, nonce = r, plaintext = r), with node:crypto's
+ * CCM: the definition, for tests and vectors. The protector computes the same bytes in batches
+ * through `CcmIvCipher` (crypto/ccm-iv.ts).
+ */
 export function deriveIv(ivKey: Buffer, r: Buffer): Buffer {
   // r is NONCE_LENGTH bytes (ccmSeal checks), so its ciphertext is exactly those first 12 bytes.
   return ccmSeal(ivKey, r, r, EMPTY).ciphertext
@@ -49,6 +54,7 @@ export class RecordProtector {
   #secret: Buffer
   #key: Buffer
   #ivKey: Buffer
+  #ivCipher: CcmIvCipher
   #seq = 0
   #generation = 0
   #scratch = Buffer.alloc(0)
@@ -66,6 +72,7 @@ export class RecordProtector {
     this.#cipher = keys.cipher
     this.#secret = keys.secret // owned from here on: wiped by wipe()
     ;({ key: this.#key, ivKey: this.#ivKey } = trafficKeys(this.#secret, this.#cipher))
+    this.#ivCipher = new CcmIvCipher(this.#ivKey)
     this.#direction = keys.direction
     this.#interval = keys.keyUpdateInterval ?? DEFAULT_KEY_UPDATE_INTERVAL
     if (!Number.isInteger(this.#interval) || this.#interval < 1) throw new RangeError('keyUpdateInterval must be a positive integer')
@@ -84,13 +91,40 @@ export class RecordProtector {
 
   /** Seal one record; returns its parts [ciphertext, tail] for the frame encoder. */
   seal(type: number, payload: Buffer): Buffer[] {
-    this.#updateKeys()
+    return this.sealAll(type, payload, Math.max(payload.length, 1))[0]!
+  }
+
+  /**
+   * SPEC 5.5: seal `data` as consecutive records of at most `recordSize` payload bytes (one
+   * record, empty, when `data` is); returns each record's parts [ciphertext, tail]. The IVs of
+   * the records up to the next key update are computed in one AES call; r is drawn per record,
+   * in order, so the records are the same as `seal` one at a time.
+   */
+  sealAll(type: number, data: Buffer, recordSize: number): Buffer[][] {
+    const count = Math.max(1, Math.ceil(data.length / recordSize))
+    const records: Buffer[][] = []
+    while (records.length < count) {
+      this.#updateKeys()
+      // SPEC 5.6: one batch never crosses a key update (its IVs are under one iv key).
+      const batch = Math.min(count - records.length, this.#interval - (this.#seq % this.#interval))
+      const rs = Buffer.allocUnsafe(batch * NONCE_LENGTH)
+      for (let i = 0; i < batch; i++) this.#random(NONCE_LENGTH).copy(rs, i * NONCE_LENGTH)
+      const ivs = this.#ivCipher.ivs(rs)
+      rs.fill(0)
+      for (let i = 0; i < batch; i++) {
+        const off = records.length * recordSize
+        records.push(this.#sealOne(type, data.subarray(off, off + recordSize), ivs.subarray(i * NONCE_LENGTH, (i + 1) * NONCE_LENGTH)))
+      }
+    }
+    return records
+  }
+
+  #sealOne(type: number, payload: Buffer, iv: Buffer): Buffer[] {
     // The inner plaintext is only read by the cipher, synchronously: one scratch buffer serves every record.
     if (this.#scratch.length < 1 + payload.length) this.#scratch = Buffer.allocUnsafeSlow(1 + payload.length)
     const inner = this.#scratch.subarray(0, 1 + payload.length)
     inner[0] = type // SPEC 5.1: inner plaintext = type || payload
     payload.copy(inner, 1)
-    const iv = deriveIv(this.#ivKey, this.#random(NONCE_LENGTH))
     const { ciphertext, tag } = ccmSeal(this.#key, iv, inner, writeRecordAad(this.#aad, this.#direction, this.#seq++))
     this.#tags.update(tag)
     return [ciphertext, recordTail(iv, tag)]
@@ -112,6 +146,7 @@ export class RecordProtector {
   /** Zero the secret and its keys (called from the stages' _destroy). */
   wipe(): void {
     for (const b of [this.#secret, this.#key, this.#ivKey, this.#scratch]) b.fill(0)
+    this.#ivCipher.wipe()
   }
 
   #updateKeys(): void {
@@ -122,6 +157,7 @@ export class RecordProtector {
       this.wipe()
       this.#secret = next
       ;({ key: this.#key, ivKey: this.#ivKey } = trafficKeys(next, this.#cipher))
+      this.#ivCipher = new CcmIvCipher(this.#ivKey)
       this.#generation++
     }
   }
