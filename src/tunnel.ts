@@ -94,6 +94,7 @@ export interface TunnelTarget { host: string, port: number }
  * session with a failed status naming it; the promise never rejects.
  */
 export async function serveTunnel(stream: SecureStream, target: TunnelTarget, opts: ServeTunnelOptions = {}): Promise<TunnelReport> {
+  stream.allowHalfOpen = true // SPEC 15.3: each direction ends on its own; the target's answer follows the client's end
   const startedAt = performance.now()
   const name = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`
   const timeoutMs = opts.targetTimeoutMs ?? DEFAULT_TARGET_TIMEOUT_MS
@@ -133,6 +134,7 @@ export interface JoinTunnelOptions {
  * server's reason (it names the target); everything else resolves with the report.
  */
 export async function joinTunnel(stream: SecureStream, input: Readable, output: Writable, opts: JoinTunnelOptions = {}): Promise<TunnelReport> {
+  stream.allowHalfOpen = true // SPEC 15.3: the server's answer may follow the end of our input
   const startedAt = performance.now()
   let status: { status: TunnelStatus, rest: Buffer }
   try {

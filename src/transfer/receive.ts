@@ -283,6 +283,7 @@ class Receiver extends Writable {
     const mine = resume && st !== undefined && await wroteIt(path, st, resumeId(this.#fingerprint, entry))
     if (entry.type === 'file' && resume) {
       if (mine && st.isFile() && st.size === entry.size && Math.trunc(st.mtimeMs) === entry.mtimeMs) {
+        await dropSecondName(partialPath(path, resumeId(this.#fingerprint, entry)), st)
         // A complete file of the same size and mtime, written by this sender. Its digest is not disclosed
         // (an all-zero offer): the sender proves its own in the plan and we compare. Empty: nothing to prove.
         const hash = entry.size === 0 ? createHash('sha256') : await hashFile(path, entry.size)
@@ -639,4 +640,14 @@ function receiveError(err: unknown, dest: Destination): unknown {
     return new SecurePipeError(err.code, `${err.message.replace(/[.;]\s*$/, '')}; ${outcome}`, { cause: err })
   }
   return err
+}
+
+/**
+ * A receiver killed between placing a file (its partial file linked to the final name) and
+ * removing the partial name leaves that name as a second link to the placed file: remove it
+ * (only a name of the very same inode, never followed).
+ */
+async function dropSecondName(partial: string, placed: Stats): Promise<void> {
+  const pst = await lstat(partial).catch(() => undefined)
+  if (pst !== undefined && pst.dev === placed.dev && pst.ino === placed.ino) await unlink(partial).catch(() => {})
 }

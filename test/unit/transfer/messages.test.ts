@@ -179,7 +179,7 @@ t.test('issue 9: names and reasons from a peer never reach the terminal as contr
   t.equal(sha256Line('ab', 'plain name.txt'), 'ab  plain name.txt', 'as sha256sum prints it')
   t.equal(sha256Line('ab', 'evil\n\x1b[2Jname\\x'), '\\ab  evil\\n\\x1b[2Jname\\\\x', 'escaped, with the leading backslash sha256sum uses')
   t.notMatch(showName('a\x1b]0;title\x07\u009bb'), /[\u0000-\u001f\u007f-\u009f]/, 'showName escapes C0 and C1 controls')
-  t.equal(oneLine('line one\n\x1b[31mred'), 'line one; ?[31mred', 'oneLine turns other control characters into ?')
+  t.equal(oneLine('line one\n\x1b[31mred'), 'line one; \\x1b[31mred', 'oneLine shows other control characters as visible escapes (cli/visible.ts)')
 })
 
 t.test('SPEC 8.6, 8.8 (issue 17): the resume identity hashes the OpenSSH fingerprint as ASCII, the name, size and mtime', async t => {
