@@ -44,6 +44,12 @@ export interface EventFields {
   sha256: { name: string | null, sha256: string }
   /** An attempt failed and another follows after `delayMs` (`send --retry`). */
   retry: { attempt: number, retries: number, delayMs: number, error: ErrorReport }
+  /** `pair --listen`: the one-time code, how long it is valid, and the command to run on the other machine. */
+  code: { code: string, expiresInSeconds: number, run: string }
+  /** `pair`: key confirmation succeeded on both ends; the peer's key as recorded, and each line written. */
+  paired: { fingerprint: string, comment: string | null, bothWays: boolean, written: { file: string, line: string }[] }
+  /** `serve`, `forward`, `connect`: one tunnelled connection ended (`error` when it did not close cleanly). */
+  tunnel: { peer: string | null, from: string, to: string, bytesUp: number, bytesDown: number, seconds: number, ended: string, error?: ErrorReport }
   info: { message: string }
   warning: { message: string }
   /** A failure: `final` when the command exits with it, else one transfer of a server failed. */
@@ -51,8 +57,8 @@ export interface EventFields {
 }
 export type EventName = keyof EventFields
 
-/** Fields added to every event of a scope: a server's transfer number, a retrying sender's attempt. */
-export interface EventContext { transfer?: number, attempt?: number }
+/** Fields added to every event of a scope: a server's transfer number, a retrying sender's attempt, a tunnel's connection number. */
+export interface EventContext { transfer?: number, attempt?: number, connection?: number }
 
 export interface Output {
   readonly json: boolean
@@ -99,7 +105,7 @@ function humanOutput(log: Log): Output {
     emit: (event, fields, human) => {
       if (human === undefined) return
       if (event === 'listening') log.listening(fields as EventFields['listening'], human)
-      else if (event === 'warning' || event === 'error' || event === 'retry') log.warn(human)
+      else if (event === 'warning' || event === 'error' || event === 'retry' || (event === 'tunnel' && (fields as EventFields['tunnel']).error)) log.warn(human)
       else log.info(human)
     },
     with: () => out,

@@ -10,8 +10,9 @@ import { formatAddress, parseAddress } from './address.js'
 import { openStream } from './endpoint.js'
 import { connectError, listenError } from './net-messages.js'
 import { resolveRole, sessionOptions, transferOptions, type Role } from './options.js'
-import { createLog, formatError } from './report.js'
-import { drainMs, drainOnSignal, logTunnel, maxConnections, OpenTunnels, refuseTransferFlags, tunnelOptions, type TunnelArgs } from './tunnels.js'
+import { createOutput, jsonOption, type Output } from './events.js'
+import { createLog, errorReport, formatError } from './report.js'
+import { drainMs, drainOnSignal, maxConnections, OpenTunnels, refuseTransferFlags, reportTunnel, tunnelOptions, type TunnelArgs } from './tunnels.js'
 
 export interface ForwardArgs extends TunnelArgs {
   local?: string
@@ -21,7 +22,7 @@ export interface ForwardArgs extends TunnelArgs {
 const DEFAULT_MAX_LOCAL = 1024
 
 export function forwardBuilder<T>(y: Argv<T>): Argv<T> {
-  return tunnelOptions(transferOptions(y))
+  return jsonOption(tunnelOptions(transferOptions(y)))
     .option('local', { type: 'string', requiresArg: true, describe: 'accept local connections on [ADDR:]PORT (ADDR default 127.0.0.1)' })
     .example('$0 forward --local 5432 --connect db.example.net:7432', 'psql -h 127.0.0.1 now reaches the database behind `serve` on db.example.net')
 }
@@ -37,9 +38,11 @@ export async function forward(args: ForwardArgs): Promise<void> {
   const drain = drainMs(args)
   const role = await resolveRole(args, 'connect')
   if (role.mode !== 'connect') throw new UsageError('forward connects: give --connect HOST[:PORT]')
-  const log = createLog(args.quiet === true)
+  const out = createOutput({ json: args.json === true, quiet: args.quiet === true, command: 'forward' })
+  const log = out.log
   const open = new OpenTunnels()
   const remote = formatAddress(role.address)
+  let connections = 0
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, socket => {
     const from = `${socket.remoteAddress}:${socket.remotePort}`
     if (open.size >= most) {
@@ -50,7 +53,9 @@ export async function forward(args: ForwardArgs): Promise<void> {
     socket.setNoDelay(true)
     socket.on('error', () => {}) // reported through the tunnel
     open.add(socket, () => socket.destroy())
-    void tunnel(socket, role, session).then(report => logTunnel(log, report, from, remote), err => log.warn(formatError(err).replace(/^secure-pipe: /, `secure-pipe: tunnel from ${from} failed: `)))
+    const one = out.with({ connection: ++connections })
+    void tunnel(socket, role, session, one).then(report => reportTunnel(one, report, from, remote),
+      err => one.emit('error', { ...errorReport(err), final: false }, formatError(err).replace(/^secure-pipe: /, `secure-pipe: tunnel from ${from} failed: `)))
       .finally(() => open.delete(socket))
   })
   await new Promise<void>((resolve, reject) => {
@@ -59,15 +64,17 @@ export async function forward(args: ForwardArgs): Promise<void> {
   })
   server.on('error', err => log.warn(formatError(listenError(err, { address: local }))))
   const bound = server.address()
+  const port = typeof bound === 'object' && bound ? bound.port : local.port
+  const address = formatAddress({ host: local.host, port })
   // Printed even with --quiet, as `recv --listen` does: it is how scripts learn the port.
-  process.stderr.write(`listening on ${formatAddress({ host: local.host, port: typeof bound === 'object' && bound ? bound.port : local.port })}\n`)
+  log.listening({ address, port }, `listening on ${address}`)
   log.info(`secure-pipe: tunnels to ${remote}`)
   drainOnSignal(() => server.close(), open, drain, log)
   await new Promise<never>(() => {}) // until a signal ends the process
 }
 
 /** One local connection: a session to R, then the tunnel; errors name R (and the target, from its status). */
-async function tunnel(socket: Socket, role: Extract<Role, { mode: 'connect' }>, session: ReturnType<typeof sessionOptions>) {
+async function tunnel(socket: Socket, role: Extract<Role, { mode: 'connect' }>, session: ReturnType<typeof sessionOptions>, out: Output) {
   let stream
   try {
     stream = await openStream(role, session, createLog(true)) // its errors name R already
@@ -75,6 +82,7 @@ async function tunnel(socket: Socket, role: Extract<Role, { mode: 'connect' }>, 
     socket.destroy()
     throw err
   }
+  out.emit('connected', { peer: stream.remoteAddress, fingerprint: stream.peerFingerprint ?? 'unknown' })
   try {
     return await joinTunnel(stream, socket, socket)
   } catch (err) {

@@ -124,7 +124,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<numb
 function routeParseErrors(argv: string[]): void {
   if (errorsRouted()) return
   const command = COMMANDS.find(c => argv.includes(c))
-  let toStdout = false
+  let toStdout = command === 'connect' // stdout carries the tunnel's data
   if (command === 'recv') {
     try {
       const a = recvBuilder(yargs(argv.slice(argv.indexOf('recv') + 1))).help(false).version(false).exitProcess(false).parseSync() as RecvArgs & { _: unknown[] }

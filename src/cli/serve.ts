@@ -10,8 +10,9 @@ import { formatAddress, parseAddress } from './address.js'
 import { listen } from './endpoint.js'
 import { listenError } from './net-messages.js'
 import { resolveRole, seconds, sessionOptions, transferOptions } from './options.js'
-import { createLog, formatError } from './report.js'
-import { drainMs, drainOnSignal, logTunnel, maxConnections, OpenTunnels, refuseTransferFlags, tunnelOptions, type TunnelArgs } from './tunnels.js'
+import { createOutput, jsonOption } from './events.js'
+import { formatError } from './report.js'
+import { drainMs, drainOnSignal, maxConnections, OpenTunnels, refuseTransferFlags, reportTunnel, tunnelOptions, type TunnelArgs } from './tunnels.js'
 
 export interface ServeArgs extends TunnelArgs {
   to?: string
@@ -23,7 +24,7 @@ export interface ServeArgs extends TunnelArgs {
 export const TUNNEL_IDLE_TIMEOUT_MS = 43_200_000
 
 export function serveBuilder<T>(y: Argv<T>): Argv<T> {
-  return tunnelOptions(transferOptions(y))
+  return jsonOption(tunnelOptions(transferOptions(y)))
     .option('to', { type: 'string', requiresArg: true, describe: 'the target HOST:PORT every tunnel connects to (chosen here, never by the client)' })
     .option('max-per-key', { type: 'number', describe: 'most tunnels open at once per client key (default 256)' })
     .option('target-timeout', { type: 'number', describe: 'seconds to wait for the target to accept a connection (default 10)' })
@@ -45,14 +46,18 @@ export async function serve(args: ServeArgs): Promise<void> {
   const drain = drainMs(args)
   const role = await resolveRole({ ...args, listen: args.listen ?? '' }, 'listen')
   if (role.mode !== 'listen') throw new UsageError('serve listens: give --listen [ADDR:]PORT')
-  const log = createLog(args.quiet === true)
+  const out = createOutput({ json: args.json === true, quiet: args.quiet === true, command: 'serve' })
+  const log = out.log
   const to = formatAddress(target)
   const open = new OpenTunnels()
+  let connections = 0
   const server = await listen(role, { ...session, ...(total ? { maxConnections: total } : {}), ...(perKey ? { maxConnectionsPerKey: perKey } : {}) }, log, (stream: SecureStream) => {
+    const one = out.with({ connection: ++connections })
+    one.emit('connected', { peer: stream.remoteAddress, fingerprint: stream.peerFingerprint ?? 'unknown' })
     open.add(stream, () => stream.destroy())
     void serveTunnel(stream, target, targetTimeoutMs ? { targetTimeoutMs } : {}).then(report => {
       open.delete(stream)
-      logTunnel(log, report, stream.remoteAddress, to)
+      reportTunnel(one, report, stream.remoteAddress, to)
     })
   })
   server.on('error', err => log.warn(formatError(listenError(err, role))))

@@ -5,11 +5,13 @@
  */
 import type { Argv } from 'yargs'
 import { UsageError, type TunnelReport } from '../index.js'
+import type { Output } from './events.js'
 import { formatBytes } from './progress.js'
-import { EXIT_OK, EXIT_SIGNAL, oneLine, type Log } from './report.js'
+import { errorReport, EXIT_OK, EXIT_SIGNAL, oneLine, reportInterrupt, type Log } from './report.js'
 import { seconds, type TransferArgs } from './options.js'
 
 export interface TunnelArgs extends TransferArgs {
+  json?: boolean
   maxConnections?: number
   drainTimeout?: number
 }
@@ -43,9 +45,12 @@ export function tunnelLine(r: TunnelReport, from: string, to: string): string {
   return `secure-pipe: tunnel ${r.peer ?? 'unknown'} from ${from} to ${to}: ${formatBytes(r.bytesUp)} up, ${formatBytes(r.bytesDown)} down, ${(r.durationMs / 1000).toFixed(2)} s, ${how}`
 }
 
-/** Log a report: informational when it closed cleanly, a warning otherwise. */
-export function logTunnel(log: Log, r: TunnelReport, from: string, to: string): void {
-  (r.error ? log.warn : log.info)(tunnelLine(r, from, to))
+/** Report a tunnel's end: the `tunnel` event, or its line (informational when it closed cleanly, a warning otherwise). */
+export function reportTunnel(out: Output, r: TunnelReport, from: string, to: string): void {
+  out.emit('tunnel', {
+    peer: r.peer, from, to, bytesUp: r.bytesUp, bytesDown: r.bytesDown, seconds: Math.round(r.durationMs) / 1000, ended: r.ended,
+    ...(r.error ? { error: errorReport(r.error) } : {}),
+  }, tunnelLine(r, from, to))
 }
 
 /** The open tunnels of a listener, so that a drain can wait for them or cut them. */
@@ -82,7 +87,7 @@ export function drainOnSignal(stop: () => void, open: OpenTunnels, drainMs: numb
   let draining = false
   const handler = (signal: keyof typeof EXIT_SIGNAL): void => {
     if (draining) {
-      log.warn(`secure-pipe: ${signal} again: cutting ${open.size} open tunnel${open.size === 1 ? '' : 's'} (${signal})`)
+      reportInterrupt(signal, `secure-pipe: ${signal} again: cutting ${open.size} open tunnel${open.size === 1 ? '' : 's'} (${signal})`)
       process.exit(EXIT_SIGNAL[signal])
     }
     draining = true
@@ -93,7 +98,7 @@ export function drainOnSignal(stop: () => void, open: OpenTunnels, drainMs: numb
         log.warn('secure-pipe: every tunnel finished; stopped')
         process.exit(EXIT_OK)
       }
-      log.warn(`secure-pipe: the drain timeout passed; the remaining tunnels were cut (${signal})`)
+      reportInterrupt(signal, `secure-pipe: the drain timeout passed; the remaining tunnels were cut (${signal})`)
       process.exit(EXIT_SIGNAL[signal])
     })
   }

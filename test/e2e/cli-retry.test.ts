@@ -13,7 +13,8 @@ import { connectArgs, listenArgs, makeKeys, sha256File, spawnCli, tempDir, waitF
 import { eventsNamed, parseEvents } from '../helpers/events.js'
 
 /**
- * A TCP proxy that counts every byte it forwards, both ways, over all connections. With no
+ * A TCP proxy that counts every byte it forwards, both ways, over all connections, reading
+ * no faster than the other end takes them. With no
  * `target` it closes a new connection at once (the receiver is down). `hold()` freezes every
  * connection (no more bytes move), `cut()` closes them.
  */
@@ -32,12 +33,18 @@ async function countingProxy(t: Teardown): Promise<CountingProxy> {
     if (proxy.target === undefined) { client.destroy(); return }
     const upstream = createConnection({ host: '127.0.0.1', port: proxy.target, allowHalfOpen: true })
     sockets.add(client).add(upstream)
-    client.on('data', (chunk: Buffer) => {
-      if (held) return
-      proxy.bytes += chunk.length
-      upstream.write(chunk)
-    })
-    upstream.on('data', (chunk: Buffer) => { if (!held) { proxy.bytes += chunk.length; client.write(chunk) } })
+    // With backpressure: a proxy that read on while the receiver lagged would count bytes it only
+    // buffered (under load, tens of MiB that die with the receiver and were never on the wire to it).
+    const relay = (from: Socket, to: Socket): void => {
+      from.on('data', (chunk: Buffer) => {
+        if (held) return
+        proxy.bytes += chunk.length
+        if (!to.write(chunk)) from.pause()
+      })
+      to.on('drain', () => { if (!held) from.resume() })
+    }
+    relay(client, upstream)
+    relay(upstream, client)
     client.on('end', () => upstream.end())
     upstream.on('end', () => client.end())
     const kill = (): void => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream) }
