@@ -3,10 +3,11 @@
  * (ERR_KEY), and writeKeyPair's file modes and refusal to overwrite.
  */
 import t from 'tap'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fingerprint, loadAuthorizedKeys, loadPrivateKey, loadPublicKey, sshFingerprint, writeKeyPair } from '../../src/keys/load.js'
+import { writeKeyFile } from '../../src/keys/file.js'
 import { fileSignature, reloadOnChange } from '../../src/keys/reload.js'
 import { pem, testKeys } from '../helpers/keys.js'
 
@@ -112,4 +113,38 @@ t.test('issue 17 s2: the signature of a directory covers its entries, so an adde
   t.equal(lookup().length, 2, 'the added file is loaded')
   chmodSync(join(d, 'b.pem'), 0o600)
   t.not(fileSignature([d]), fileSignature([join(dir, 'nothing-here')]), 'a missing path has its own signature')
+  // Rewritten in place, a file changes its own stat but not its directory's: only the entries tell.
+  const dirStat = statSync(d, { bigint: true })
+  writeFileSync(join(d, 'a.pem'), pem(k.server.publicKey))
+  t.equal(statSync(d, { bigint: true }).mtimeNs, dirStat.mtimeNs, 'the directory itself is unchanged')
+  t.same(lookup().map(fingerprint).sort(), [fingerprint(k.server.publicKey), fingerprint(k.stranger.publicKey)].sort(), 'a key file rewritten in place is read again')
+})
+
+t.test('SPEC 3.7: writeKeyFile refuses an existing name without replace, leaves it as it was, and leaves no temp file', async t => {
+  const d = join(dir, 'write')
+  mkdirSync(d)
+  const target = join(d, 'identity')
+  const fds = () => existsSync('/proc/self/fd') ? readdirSync('/proc/self/fd').length : 0
+  const openBefore = fds()
+  writeKeyFile(target, 'first\n', { mode: 0o600, replace: false })
+  t.equal(readFileSync(target, 'utf8'), 'first\n')
+  t.equal(statSync(target).mode & 0o777, 0o600)
+  let err: (Error & { code?: string }) | undefined
+  try { writeKeyFile(target, 'second\n', { mode: 0o600, replace: false }) } catch (e) { err = e as Error & { code?: string } }
+  t.equal(err?.code, 'ERR_KEY', 'an existing file is ERR_KEY')
+  t.match(err?.message, target, 'the message names the file')
+  t.match(err?.message, /--force/, 'and says how to overwrite it')
+  t.equal(readFileSync(target, 'utf8'), 'first\n', 'the existing file is unchanged')
+  const victim = join(dir, 'write-victim')
+  symlinkSync(victim, join(d, 'dangling'))
+  t.throws(() => writeKeyFile(join(d, 'dangling'), 'key\n', { mode: 0o600, replace: false }), { code: 'ERR_KEY' }, 'a dangling symlink is an existing name')
+  t.notOk(existsSync(victim), 'the symlink was not followed')
+  writeKeyFile(join(d, 'dangling'), 'key\n', { mode: 0o600, replace: true })
+  t.notOk(existsSync(victim), 'replace swaps the symlink for a file; it does not write through it')
+  t.notOk(lstatSync(join(d, 'dangling')).isSymbolicLink())
+  writeKeyFile(target, 'third\n', { mode: 0o600, replace: true })
+  t.equal(readFileSync(target, 'utf8'), 'third\n', 'replace overwrites')
+  t.same(readdirSync(d).sort(), ['dangling', 'identity'], 'no temp file is left, after a refusal or a write')
+  t.throws(() => writeKeyFile(join(d, 'no-such-dir', 'x'), 'x', { mode: 0o600, replace: false }), { code: 'ENOENT' }, 'other errors pass through')
+  t.equal(fds(), openBefore, 'no file descriptor is left open')
 })
