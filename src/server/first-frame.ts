@@ -17,7 +17,11 @@ export class FirstFrame {
 
   get bytes(): number { return this.#bytes }
 
-  /** Hold `chunk`; true once the handshake can decide about what is held: a whole first frame, a prefix over the handshake limit, or more than `HELD_LIMIT` bytes. */
+  /**
+   * Hold `chunk`; true once the handshake can decide about what is held: a whole first frame or a
+   * prefix over the handshake limit. Either comes within 3 + HANDSHAKE_FRAME_LIMIT bytes, under
+   * `HELD_LIMIT`, so holding more never needs a check of its own here (the listener pauses there).
+   */
   add(chunk: Buffer): boolean {
     this.#chunks.push(chunk)
     this.#bytes += chunk.length
@@ -25,7 +29,6 @@ export class FirstFrame {
   }
 
   decidable(): boolean {
-    if (this.#bytes > HELD_LIMIT) return true
     const head = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, Math.min(this.#bytes, PREFIX_BYTES))
     let length = 0
     for (let i = 0; i < Math.min(head.length, PREFIX_BYTES); i++) {
