@@ -6,7 +6,7 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { ByteQueue } from '../../../src/transfer/bytes.js'
-import { encodeEntry, encodeManifest, ManifestDecoder, MAX_ENTRIES, type Entry } from '../../../src/transfer/entry.js'
+import { encodeEntry, encodeManifest, ManifestDecoder, MAX_ENTRIES, MAX_NAME_BYTES, type Entry } from '../../../src/transfer/entry.js'
 import { checkManifest, nameProblem, parentNames } from '../../../src/transfer/safe-path.js'
 import { checkReceipt, encodeReceipt, takeReceipt } from '../../../src/transfer/receipt.js'
 import { encodePlan, encodeReady, resumeId, takePlan, takeReady } from '../../../src/transfer/resume.js'
@@ -85,6 +85,27 @@ t.test('SPEC 8.2: every refused name, with ERR_PROTOCOL from checkManifest', asy
   for (const [why, entries] of bad) t.throws(() => checkManifest({ entries, resume: false }), { code: 'ERR_PROTOCOL' }, why)
   t.doesNotThrow(() => checkManifest({ entries: [{ ...file('d'), type: 'directory', size: 0 }, file('d/x'), file('e/f/g')], resume: false }), 'missing parents are fine')
   t.same(parentNames('a/b/c'), ['a', 'a/b'])
+})
+
+t.test('SPEC 8.1, 8.2: each refusal says its own reason, and the bounds are exact', async t => {
+  t.equal(nameProblem(''), 'is empty')
+  t.equal(nameProblem('/etc/passwd'), 'is absolute')
+  t.equal(nameProblem('.ab.0123456789ab.partial') !== null, true, 'a temporary shape with a longer NAME')
+  t.equal(nameProblem('.a.0123456789ab.partial.txt'), null, 'the temporary shape only at the end of a name')
+  t.equal(nameProblem('.a.0123456789ab.done/x'), null, 'nor as a directory on the way')
+  const link = (size: number): Entry => ({ ...file('l'), type: 'symlink', size })
+  t.doesNotThrow(() => checkManifest({ entries: [link(1)], resume: false }), 'a 1-byte link target')
+  t.doesNotThrow(() => checkManifest({ entries: [link(MAX_NAME_BYTES)], resume: false }), `a ${MAX_NAME_BYTES}-byte link target`)
+  t.throws(() => checkManifest({ entries: [link(MAX_NAME_BYTES + 1)], resume: false }), { code: 'ERR_PROTOCOL', message: /declares a 4096-byte target/ })
+  t.throws(() => checkManifest({ entries: [{ ...file(''), type: 'stream', size: 5 }], resume: false }), { code: 'ERR_PROTOCOL', message: /stream entry must have an empty name and size 0/ }, 'a stream with a size')
+  t.doesNotThrow(() => checkManifest({ entries: [{ ...file(''), type: 'stream', size: 0 }], resume: false }), 'a lone nameless stream')
+})
+
+t.test('issue 9: showName quotes, escapes C1 controls as \\u00XX and cuts a long name at 200 characters', async t => {
+  const { showName } = await import('../../../src/transfer/safe-path.js')
+  t.equal(showName('a\u009bb\u007f'), '"a\\u009bb\\u007f"')
+  t.equal(showName('x'.repeat(200)), `"${'x'.repeat(200)}"`, '200 characters: whole')
+  t.equal(showName('x'.repeat(201)), `"${'x'.repeat(200)}..."`, '201: cut, with an ellipsis')
 })
 
 t.test('SPEC 8.1, 8.2: the decoder refuses bad headers and limits before allocating for them', async t => {
