@@ -16,6 +16,7 @@ import { connectArgs, listenArgs, makeKeys, spawnCli, tempDir, waitForListening,
 
 const keys = makeKeys(tempDir(t))
 type Stream = Awaited<ReturnType<typeof connect>>
+const fakeServers: Array<ReturnType<typeof createServer>> = []
 
 /** A complete receipt for one entry (SPEC 8.5). */
 function receipt(count: number, digest: Buffer): Buffer {
@@ -35,6 +36,7 @@ async function fakeReceiver(t: Teardown, answer: (count: number, digest: Buffer,
     s.on('end', () => answer(count, s.tagDigest('received')!, s))
     s.on('error', () => {})
   })
+  fakeServers.push(server)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   t.teardown(() => { server.close() })
@@ -85,6 +87,24 @@ t.test('SPEC 8.5.2: a failure receipt is exit with the receiver\'s code and its 
   const r = await sendTo(t, await fakeReceiver(t, (n, d, s) => s.end(encodeReceipt({ bytes: n, digest: d, done: 0, outcome: 'durable', error: { code: 'ERR_IO', message: 'cannot write x: no space left on the device' } }))), randomBytes(10_000))
   t.equal(r.code, 2, r.stderr)
   t.match(r.stderr, /^secure-pipe: the receiver failed the stream: cannot write x: no space left on the device; nothing was written \(ERR_IO\)\n$/)
+})
+
+t.test('SPEC 8.8: a receipt with a code is a failure even when its count, digest and done match', async t => {
+  const r = await sendTo(t, await fakeReceiver(t, (n, d, s) => s.end(encodeReceipt({ bytes: n, digest: d, done: 1, outcome: 'durable', error: { code: 'ERR_PROTOCOL', message: 'data came after the last entry' } }))), randomBytes(10_000))
+  t.equal(r.code, 4, r.stderr)
+  t.notMatch(r.stderr, /receipt verified/, 'never reported as delivered')
+  t.match(r.stderr, /data came after the last entry.*\(ERR_PROTOCOL\)\n$/)
+})
+
+t.test('SPEC 8.8: a receipt followed by the end of the transport without the close record is exit 5 (ERR_NETWORK)', async t => {
+  const sockets: Array<import('node:net').Socket> = []
+  const port = await fakeReceiver(t, (n, d, s) => { s.write(receipt(n, d), () => sockets.at(-1)!.end()) })
+  const server = fakeServers.at(-1)!
+  server.on('connection', (socket: import('node:net').Socket) => sockets.push(socket))
+  const r = await sendTo(t, port, randomBytes(10_000))
+  t.equal(r.code, 5, r.stderr)
+  t.notMatch(r.stderr, /receipt verified/, 'the receipt alone does not count')
+  t.match(r.stderr, /\(ERR_NETWORK\)\n$/)
 })
 
 t.test('SPEC 8.5.2: a connection dropped instead of a receipt is exit 5', async t => {
