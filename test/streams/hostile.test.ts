@@ -149,6 +149,13 @@ t.test('SPEC 6.1: anything after the close record is an error, and the stream ne
   await expectFailure(t, Buffer.concat([frame(RECORDS), frame([Buffer.alloc(0)])]), ['ERR_INTEGRITY'], before(3), 'an empty frame after close')
 })
 
+t.test('SPEC 5.1, 8.8: a close record with a payload is ERR_INTEGRITY, and its payload is never released', async t => {
+  const p = new RecordProtector({ cipher: 'aes-128-ccm' as const, secret: Buffer.from(KEY), direction: DIRECTION.c2s })
+  const recs = PAYLOADS.map(d => Buffer.concat(p.seal(RECORD_TYPE.data, d)))
+  const fat = Buffer.concat(p.seal(RECORD_TYPE.close, Buffer.from('hidden')))
+  await expectFailure(t, frame([...recs, fat]), ['ERR_INTEGRITY'], before(3), 'a close record carrying 6 bytes')
+})
+
 t.test('SPEC 5.4: a record shorter than 31 bytes is ERR_INTEGRITY, even with separators in place and a valid tag', async t => {
   const [r0, , r2, close] = RECORDS as [Buffer, Buffer, Buffer, Buffer]
   for (let len = 0; len < 31; len++) {
