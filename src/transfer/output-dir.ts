@@ -3,10 +3,13 @@
  * transfer creates or enters, each checked with `lstat` so that nothing is written through a
  * symbolic link or outside the directory. Names reaching here passed `checkManifest`.
  *
+ * Its checks are synchronous calls (a few microseconds each on a local disk), made once per
+ * entry: through libuv's thread pool each would cost more in hand-offs (issue 18: many files).
+ *
  * @example const out = await OutputDir.open('inbox'); await out.ensureParents('photos/a.jpg'); out.pathOf('photos/a.jpg')
  */
-import type { Stats } from 'node:fs'
-import { lstat, mkdir, realpath, stat } from 'node:fs/promises'
+import { lstatSync, mkdirSync, realpathSync, type Stats } from 'node:fs'
+import { realpath, stat } from 'node:fs/promises'
 import { dirname, join, sep } from 'node:path'
 import { IoError, UsageError } from '../errors.js'
 import { ioError } from '../errno.js'
@@ -33,10 +36,12 @@ export class OutputDir {
 
   /** What exists at `name` now, not following a link. */
   async existing(name: string): Promise<Stats | undefined> {
-    return lstat(this.pathOf(name)).catch(err => {
+    try {
+      return lstatSync(this.pathOf(name))
+    } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw ioError(err, `cannot check ${this.pathOf(name)}`)
-    })
+    }
   }
 
   /** Every directory above `name`, created 0700 where missing; a link or a non-directory on the way is refused (ERR_IO). */
@@ -54,7 +59,7 @@ export class OutputDir {
     let st = await this.existing(name)
     if (st === undefined) {
       try {
-        await mkdir(path, { mode: 0o700 })
+        mkdirSync(path, { mode: 0o700 })
         this.created.push(name)
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, `cannot create directory ${path}`)
@@ -72,7 +77,8 @@ export class OutputDir {
    */
   async verifyParent(name: string): Promise<void> {
     const expected = dirname(this.pathOf(name))
-    const real = await realpath(expected).catch(err => { throw ioError(err, `cannot check ${expected}`) })
+    let real: string
+    try { real = realpathSync.native(expected) } catch (err) { throw ioError(err, `cannot check ${expected}`) }
     if (real !== expected && !(real + sep).startsWith(this.root + sep)) throw new IoError(`${expected} now leads outside the output directory ${this.shown}; the transfer stopped`)
     if (real !== expected) throw new IoError(`${expected} changed into a link during the transfer; the transfer stopped`)
   }

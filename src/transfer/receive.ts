@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises'
 import { IoError, ProtocolError, SecurePipeError, TruncatedError, UsageError } from '../errors.js'
 import { ioError } from '../errno.js'
 import type { SecureStream } from '../session.js'
-import { AtomicFile, noteWritten, ownPartial, partialPath, partialsInUse, syncDirectory, tempNames, utimeArg, UMASK, writtenPath, wroteIt } from './atomic-file.js'
+import { AtomicFile, dropNote, keepNote, noteWritten, type NoteOptions, ownPartial, partialPath, partialsInUse, syncDirectory, tempNames, utimeArg, UMASK, writtenPath, wroteIt } from './atomic-file.js'
 import { ByteQueue } from './bytes.js'
 import { manifestBudget, type Hold, type ManifestBudget } from './budget.js'
 import { ManifestDecoder, type Entry, type Manifest } from './entry.js'
@@ -157,8 +157,6 @@ class Receiver extends Writable {
   #chain: Promise<void> = Promise.resolve()
   #inflight: Array<Promise<void>> = []
   readonly #open = new Set<Sink>()
-  /** Notes of who wrote a file (noteWritten) still being written. */
-  #notes: Array<Promise<void>> = []
   /** Parent directories already checked before Ready (#checkParents). */
   readonly #parentsSeen = new Set<string>()
   readonly #fingerprint: string
@@ -198,6 +196,10 @@ class Receiver extends Writable {
   abortAll(discard = false): void {
     for (const sink of this.#open) sink.abort(discard)
     this.#open.clear()
+    // The notes of the files already placed outlive this transfer now: their text form (SPEC 8.6).
+    if (this.#manifest?.resume === false && this.#notes) {
+      for (const t of this.#targets.slice(0, this.#done)) if (t.entry.type === 'file') keepNote(writtenPath(t.path, resumeId(this.#fingerprint, t.entry)))
+    }
     for (const t of this.#targets) t.device?.close().catch(() => {})
   }
 
@@ -280,7 +282,7 @@ class Receiver extends Writable {
     const keepHash = (hash: Hash): Hash | undefined => this.opts.onSha256 ? hash : undefined
     // SPEC 8.6: a complete file or link counts only for the key that wrote it (issue 17, F5): another
     // sender learns nothing of it, not even whether its content matches a guess.
-    const mine = resume && st !== undefined && await wroteIt(path, st, resumeId(this.#fingerprint, entry))
+    const mine = resume && st !== undefined && wroteIt(path, st, resumeId(this.#fingerprint, entry))
     if (entry.type === 'file' && resume) {
       if (mine && st.isFile() && st.size === entry.size && Math.trunc(st.mtimeMs) === entry.mtimeMs) {
         await dropSecondName(partialPath(path, resumeId(this.#fingerprint, entry)), st)
@@ -358,7 +360,7 @@ class Receiver extends Writable {
     if (this.out) await this.out.ensureParents(entry.name)
     this.#sink = this.dest.kind === 'writable' ? writableSink(this.dest.writable, this.dest.name)
       : t.device ? deviceSink(t.device, t.path)
-        : entry.type === 'symlink' ? { ...symlinkSink(t, this.opts.force === true, t.complete === true), place: () => this.#noteWritten(t) }
+        : entry.type === 'symlink' ? { ...symlinkSink(t, this.opts.force === true, t.complete === true), place: async () => this.#noteLink(t) }
           : await this.#fileSink(t)
     this.#open.add(this.#sink)
     if (this.opts.onSha256 && entry.type !== 'symlink') t.hash ??= createHash('sha256')
@@ -379,30 +381,43 @@ class Receiver extends Writable {
     }
     return {
       write: buffers => file.write(buffers),
-      end: () => file.finish(t.entry.mode & ~UMASK, t.entry.mtimeMs),
-      place: () => this.#noteWritten(t, file.tempPath).then(() => file.place()),
+      end: () => file.finish(t.entry.mode & ~UMASK, t.entry.mtimeMs, this.#noteFor(t)),
+      place: () => file.place(),
       abort: discard => file.abort(discard),
     }
   }
 
   /** A complete transfer its sender did not ask to resume needs no notes (SPEC 8.6): none is left beside its files. */
   async #dropNotes(): Promise<void> {
-    await Promise.all(this.#notes)
-    if (this.#manifest!.resume || this.opts.resume === false || this.dest.kind !== 'directory') return
-    const notes = this.#targets.filter(t => t.entry.type === 'file' || t.entry.type === 'symlink').map(t => writtenPath(t.path, resumeId(this.#fingerprint, t.entry)))
-    for (let i = 0; i < notes.length; i += MAX_COMMITS_IN_FLIGHT) await Promise.all(notes.slice(i, i + MAX_COMMITS_IN_FLIGHT).map(n => unlink(n).catch(() => {})))
+    if (this.#manifest!.resume || !this.#notes) return
+    for (const t of this.#targets) {
+      if (t.entry.type !== 'file' && t.entry.type !== 'symlink') continue
+      dropNote(writtenPath(t.path, resumeId(this.#fingerprint, t.entry)))
+    }
   }
 
-  /** SPEC 8.6: a receiver that allows resume notes which sender wrote each file and link it placed, so a resume by that sender (and no other) finds it complete. */
-  async #noteWritten(t: Target, before?: string): Promise<void> {
-    if (this.opts.resume === false || this.dest.kind !== 'directory' || (t.entry.type !== 'file' && t.entry.type !== 'symlink')) return
-    // A file's note is written before its rename, from its temporary file (the rename keeps the
-    // inode): a receiver killed between the two leaves a note that matches nothing, never a placed
-    // file without its note (which the next resume would refuse as an existing file).
-    if (before !== undefined) return noteWritten(t.path, resumeId(this.#fingerprint, t.entry), before)
-    // A link's note, after it exists, off the commit chain (it would wait for each note in turn): at most MAX_COMMITS_IN_FLIGHT at once, all done before the receipt.
-    this.#notes.push(noteWritten(t.path, resumeId(this.#fingerprint, t.entry)))
-    if (this.#notes.length > MAX_COMMITS_IN_FLIGHT) await this.#notes.shift()
+  /**
+   * SPEC 8.6: a receiver that allows resume notes which sender wrote each file and link it
+   * placed, so a resume by that sender (and no other) finds it complete: how to note `t`, or
+   * undefined. A file's note is written before its rename, from its temporary file (the rename
+   * keeps the inode; AtomicFile.finish): a receiver killed between the two leaves a note that
+   * matches nothing, never a placed file without its note (which the next resume would refuse as
+   * an existing file).
+   */
+  #noteFor(t: Target): NoteOptions | undefined {
+    if (!this.#notes || (t.entry.type !== 'file' && t.entry.type !== 'symlink')) return undefined
+    return { id: resumeId(this.#fingerprint, t.entry), kept: this.#manifest!.resume }
+  }
+
+  /** Whether this receiver notes who wrote its files: it allows resume, into a directory. */
+  get #notes(): boolean {
+    return this.opts.resume !== false && this.dest.kind === 'directory'
+  }
+
+  /** A link's note, after it exists. */
+  #noteLink(t: Target): void {
+    const note = this.#noteFor(t)
+    if (note !== undefined) noteWritten(t.path, note.id)
   }
 
   /**
@@ -422,13 +437,13 @@ class Receiver extends Writable {
         try {
           if (this.out) await this.out.verifyParent(t.entry.name)
           if (parts.length > 0) await file.write(parts)
-          await file.finish(t.entry.mode & ~UMASK, t.entry.mtimeMs)
+          await file.finish(t.entry.mode & ~UMASK, t.entry.mtimeMs, this.#noteFor(t))
         } catch (err) {
           file.abort()
           throw err
         }
       },
-      place: () => this.#noteWritten(t, file!.tempPath).then(() => file!.place()),
+      place: () => file!.place(),
       abort: () => { aborted = true; file?.abort() },
     }
   }
@@ -547,7 +562,6 @@ class Receiver extends Writable {
     const failure = err instanceof SecurePipeError ? err : ioError(err, 'the transfer failed')
     this.failure = failure
     await Promise.allSettled(this.#inflight) // entries before the failing one finish, so `done` says what is durable
-    await Promise.all(this.#notes) // kept: a cut transfer is resumed (SPEC 8.6)
     this.abortAll(failure.code === 'ERR_IO') // a failing disk (full, read-only) keeps no partial file; a cut transfer does
     if (this.dest.kind === 'directory') await syncDirectory(this.out!.root).catch(() => {})
     this.#sendReceipt(failure)

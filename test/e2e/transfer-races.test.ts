@@ -94,6 +94,22 @@ t.test('SPEC 8.7 (O_EXCL): a file planted at the temporary file\'s name (a hard 
   t.notOk(existsSync(join(out, 'f')), 'no f')
 })
 
+for (const resume of [false, true]) {
+  t.test(`SPEC 8.6, 8.7: a file that appears under the final name during a transfer ${resume ? 'with' : 'without'} flag bit 0 is left alone; the data is discarded with its note (${resume ? 'text' : 'a second link'})`, async t => {
+    const { out } = dirs()
+    const rx = await libReceiver(t, keys, { kind: 'directory', path: out })
+    const s = await StepSender.connect(rx.port, keys)
+    t.same(await s.manifest([file('f', 6)], resume), [], 'Ready, no offers')
+    writeFileSync(join(out, 'f'), 'PLANTED') // after the pre-Ready check
+    s.write(encodePlan([]), Buffer.from('SENT!!'))
+    const receipt = await s.end()
+    await failedWith(t, rx.result, 'ERR_USAGE', /f appeared during the transfer; it was left untouched/)
+    t.equal(receipt?.done, 0, 'nothing is done')
+    t.equal(readFileSync(join(out, 'f'), 'utf8'), 'PLANTED', 'the planted file is untouched')
+    t.same(readdirSync(out), ['f'], 'no note, no temporary file: nothing keeps the discarded data')
+  })
+}
+
 t.test('SPEC 8.6, 8.7 (O_NOFOLLOW on reopen): a partial file swapped for a link between Ready and the plan is never written through', async t => {
   const { out, outside } = dirs()
   const victim = join(outside, 'victim')

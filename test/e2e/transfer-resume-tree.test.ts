@@ -6,11 +6,11 @@
  * bytes long. Each run checks the summaries' byte counts and the tree it leaves.
  */
 import t from 'tap'
-import { copyFileSync, mkdirSync, openSync, closeSync, writeFileSync, writeSync, readdirSync, statSync } from 'node:fs'
+import { copyFileSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, writeSync, readdirSync, statSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { makeKeys, sha256File, tempDir, writeRandomFile } from '../helpers/cli.js'
-import { cliTransfer, fileMatching, killWhen, setMtimeMs, snapshot, summaryOf, type Pair } from '../helpers/transfer.js'
+import { makeKeys, sha256File, tempDir, waitFor, writeRandomFile } from '../helpers/cli.js'
+import { cliTransfer, fileMatching, killWhen, setMtimeMs, snapshot, startTransfer, summaryOf, type Pair } from '../helpers/transfer.js'
 import type { TapTest } from '../helpers/streams.js'
 
 t.setTimeout(480_000)
@@ -105,6 +105,73 @@ for (const victim of ['send', 'recv'] as const) {
     await resumed(t, out, tree, 0, 'one more retry')
   })
 }
+
+/** The note of `name` in `dir` (SPEC 8.6) and what it is: 'link' (a second name of the file itself), 'text' (naming its device and inode), or undefined. */
+function noteOf(dir: string, name: string): 'link' | 'text' | undefined {
+  const file = statSync(join(dir, name))
+  const note = readdirSync(dir).find(n => n.startsWith(`.${name}.`) && n.endsWith('.done'))
+  if (note === undefined) return undefined
+  const st = statSync(join(dir, note))
+  if (st.ino === file.ino && st.dev === file.dev) return 'link'
+  return readFileSync(join(dir, note), 'latin1') === `${file.dev} ${file.ino}\n` ? 'text' : undefined
+}
+
+t.test('issue 18, SPEC 8.6: a plain send cut by a SIGKILL of the receiver leaves each placed file noted by a second link; --resume finds it complete and turns the note into text', async t => {
+  const tree = await source()
+  const out = outDir()
+  const cut = await killWhen(t, keys, 'recv', { dir: join(out, 'tree'), pattern: PARTIAL, threshold: BIG / 4 }, [out], [tree])
+  t.equal(cut.recv.signal, 'SIGKILL', 'the receiver was killed')
+  const sub = join(out, 'tree')
+  t.equal(noteOf(sub, 'a.txt'), 'link', 'a.txt, placed before the cut, is noted by a second link to it')
+  t.equal(statSync(join(sub, 'a.txt')).nlink, 2, 'a.txt has two names: itself and its note')
+  const held = 1000 + fileMatching(sub, PARTIAL)!.size
+  // Against a receiver that stays up, so that its exit cannot be what turns the note into text.
+  const p = await startTransfer(t, keys, ['--keep-open', out], ['--resume', tree], { timeoutMs: 200_000 })
+  const send = await p.send.done
+  t.equal(send.code, 0, `the --resume after the plain send was cut exits 0 (${send.stderr.trim()})`)
+  t.equal(summaryOf(send.stderr, 'sent')?.bytes, TOTAL - held, 'it moves only what the receiver did not hold: a.txt was found complete')
+  t.equal(noteOf(sub, 'a.txt'), 'text', 'the note found is now text, and kept (the resume asked for it), while the receiver still runs')
+  t.equal(statSync(join(sub, 'a.txt')).nlink, 1, 'a.txt has one name again')
+  p.recv.child.kill('SIGTERM')
+  await p.recv.done
+  t.same(await files(sub), await files(tree), 'the tree on the receiver is the source')
+})
+
+t.test('issue 18, SPEC 8.6: a plain send whose receiver is stopped by SIGTERM leaves its notes as text, never as hidden second links', async t => {
+  const tree = await source()
+  const out = outDir()
+  const cut = await killWhen(t, keys, 'recv', { dir: join(out, 'tree'), pattern: PARTIAL, threshold: BIG / 4 }, [out], [tree], 'SIGTERM')
+  t.equal(cut.recv.code, 143, `the receiver exits 143 (${cut.recv.stderr.trim()})`)
+  const sub = join(out, 'tree')
+  t.equal(noteOf(sub, 'a.txt'), 'text', 'the note of a.txt was turned into text on the way out')
+  t.equal(statSync(join(sub, 'a.txt')).nlink, 1, 'a.txt has one name')
+  const partial = fileMatching(sub, PARTIAL)
+  await resumed(t, out, tree, n => n === TOTAL - 1000 - partial!.size, 'the --resume after the receiver was stopped')
+})
+
+t.test('issue 18, SPEC 8.6: a plain send cut by a SIGKILL of the sender: a receiver that stays up (--keep-open) turns the notes of the files it placed into text at once', async t => {
+  const tree = await source()
+  const out = outDir()
+  const sub = join(out, 'tree')
+  const p = await startTransfer(t, keys, ['--keep-open', out], [tree], { timeoutMs: 200_000 })
+  await waitFor(() => (fileMatching(sub, PARTIAL)?.size ?? 0) >= BIG / 4, 'a quarter of big.bin', 120_000)
+  p.send.child.kill('SIGKILL')
+  await p.send.done
+  await waitFor(() => /ERR_(TRUNCATED|NETWORK)/.test(p.recv.stderr()), 'the receiver to report the cut', 30_000)
+  t.equal(noteOf(sub, 'a.txt'), 'text', 'the note of a.txt is text while the receiver still runs')
+  t.equal(statSync(join(sub, 'a.txt')).nlink, 1, 'a.txt has one name')
+  p.recv.child.kill('SIGTERM')
+  await p.recv.done
+})
+
+t.test('issue 18, SPEC 8.6: a complete plain send leaves no note at all, and every file with one name', async t => {
+  const tree = await source()
+  const out = outDir()
+  await ok(t, await cliTransfer(t, keys, [out], [tree]), 'the plain send')
+  const sub = join(out, 'tree')
+  t.same(readdirSync(sub).filter(n => n.endsWith('.done')), [], 'no note is left')
+  t.same(['a.txt', 'big.bin', 'c.bin'].map(n => statSync(join(sub, n)).nlink), [1, 1, 1], 'no second link is left')
+})
 
 /** Overwrite a byte of `path` in place, keeping its size and mtime (to the millisecond). */
 function changeKeepingMtime(path: string): void {

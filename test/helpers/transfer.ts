@@ -106,11 +106,11 @@ export function fileMatching(dir: string, pattern: RegExp): { name: string, size
 }
 
 /**
- * Start a transfer and SIGKILL `victim` once a file in `watch` matching `pattern` (a partial
+ * Start a transfer and send `signal` (SIGKILL) to `victim` once a file in `watch` matching `pattern` (a partial
  * file) holds `threshold` bytes (polled every 5 ms, for at most 120 s). Throws if the transfer
  * ends before that point.
  */
-export async function killWhen(t: Teardown, keys: TestKeys, victim: 'send' | 'recv', watch: { dir: string, pattern: RegExp, threshold: number }, recvArgs: string[], sendArgs: string[]): Promise<Pair & { at: number }> {
+export async function killWhen(t: Teardown, keys: TestKeys, victim: 'send' | 'recv', watch: { dir: string, pattern: RegExp, threshold: number }, recvArgs: string[], sendArgs: string[], signal: NodeJS.Signals = 'SIGKILL'): Promise<Pair & { at: number }> {
   const p = await startTransfer(t, keys, recvArgs, sendArgs, { timeoutMs: 200_000 })
   const deadline = Date.now() + 120_000
   let at = 0
@@ -120,7 +120,7 @@ export async function killWhen(t: Teardown, keys: TestKeys, victim: 'send' | 're
     await sleep(5)
     at = fileMatching(watch.dir, watch.pattern)?.size ?? 0
   }
-  p[victim].child.kill('SIGKILL')
+  p[victim].child.kill(signal)
   const [send, recv] = await Promise.all([p.send.done, p.recv.done])
   return { send, recv, at }
 }
