@@ -6,6 +6,7 @@
  * @example const report = await sendEntries(await connect(opts), await listSources(['photos/']))
  */
 import { createHash, timingSafeEqual, type Hash } from 'node:crypto'
+import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { once } from 'node:events'
 import { finished } from 'node:stream/promises'
@@ -21,9 +22,12 @@ import type { SourceEntry } from './source.js'
 
 /** Read files this many bytes at a time; smaller pieces are gathered up to it before they go to the stream. */
 export const SEND_CHUNK = 256 * 1024
-/** Files up to this size are read whole, PREFETCH of them ahead of the one being sent. */
+/**
+ * Files up to this size are read whole with synchronous calls (open, fstat, read, close: a few
+ * microseconds each). Through libuv's thread pool each call costs a thread hand-off both ways,
+ * more than the file itself (issue 18: many files).
+ */
 const SMALL_FILE = 64 * 1024
-const PREFETCH = 16
 
 /** Options of `sendEntries`. */
 export interface SendOptions {
@@ -156,27 +160,12 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
     heldBytes += chunk.length
     if (heldBytes >= SEND_CHUNK) yield flush()
   }
-  // Small files are read ahead, PREFETCH at a time, so their opens and reads overlap (issue 11: many files).
-  const ahead = new Map<number, Promise<Buffer[]>>()
-  let next = 0
-  const readAhead = (from: number): void => {
-    for (next = Math.max(next, from); next < entries.length && ahead.size < PREFETCH; next++) {
-      const e = entries[next]!
-      if (e.type !== 'file' || e.size > SMALL_FILE || (starts.get(next) ?? 0) !== 0) continue
-      const whole = collect(readFile(e, 0))
-      whole.catch(() => {}) // surfaces when its turn comes
-      ahead.set(next, whole)
-    }
-  }
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!
-    readAhead(i)
-    const early = ahead.get(i)
-    ahead.delete(i)
-    if (early) {
-      const hash = opts.onSha256 ? createHash('sha256') : undefined
-      for (const chunk of await early) { hash?.update(chunk); yield* emit(chunk) }
-      if (hash) opts.onSha256!(entry.name, hash.digest('hex'))
+    if (entry.type === 'file' && entry.size <= SMALL_FILE && (starts.get(i) ?? 0) === 0) {
+      const whole = readSmall(entry)
+      if (opts.onSha256) opts.onSha256(entry.name, createHash('sha256').update(whole).digest('hex'))
+      if (whole.length > 0) yield* emit(whole)
     } else if (entry.type === 'symlink') yield* emit(entry.target!)
     else if (entry.type === 'stream') {
       const hash = opts.onSha256 ? createHash('sha256') : undefined
@@ -204,18 +193,41 @@ async function* content(entries: readonly SourceEntry[], starts: Map<number, num
  */
 async function openListed(entry: SourceEntry): Promise<FileHandle> {
   const fh = await open(entry.path!, 'r').catch(err => { throw ioError(err, `cannot read ${entry.path}`) })
-  const st = await fh.stat().catch(async err => { await fh.close(); throw ioError(err, `cannot read ${entry.path}`) })
-  if (entry.ino !== undefined && (st.ino !== entry.ino || st.dev !== entry.dev || !st.isFile())) {
+  try {
+    checkListed(entry, await fh.stat().catch(err => { throw ioError(err, `cannot read ${entry.path}`) }))
+    return fh
+  } catch (err) {
     await fh.close()
-    throw new IoError(`${entry.path} was replaced after it was listed; the transfer stopped (send it again)`)
+    throw err
   }
-  return fh
 }
 
-async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer[]> {
-  const out: Buffer[] = []
-  for await (const c of chunks) out.push(c)
-  return out
+/** Still the file that was listed (device and inode), and no shorter than listed (SPEC 8.4). */
+function checkListed(entry: SourceEntry, st: Stats): void {
+  if (entry.ino !== undefined && (st.ino !== entry.ino || st.dev !== entry.dev || !st.isFile())) {
+    throw new IoError(`${entry.path} was replaced after it was listed; the transfer stopped (send it again)`)
+  }
+  if (st.size < entry.size) throw new IoError(`${entry.path} shrank from ${entry.size} to ${st.size} bytes after it was listed; the transfer stopped (send it again)`)
+}
+
+/** A small file's manifest bytes, whole (SMALL_FILE): the same checks as `readFile`. */
+function readSmall(entry: SourceEntry): Buffer {
+  let fd: number
+  try { fd = openSync(entry.path!, 'r') } catch (err) { throw ioError(err, `cannot read ${entry.path}`) }
+  try {
+    checkListed(entry, fstatSync(fd))
+    const buf = Buffer.allocUnsafe(entry.size)
+    for (let at = 0; at < entry.size;) {
+      const n = readSync(fd, buf, at, entry.size - at, at)
+      if (n === 0) throw new IoError(`${entry.path} ended after ${at} of its ${entry.size} bytes while it was being sent; the transfer stopped (send it again)`)
+      at += n
+    }
+    return buf
+  } catch (err) {
+    throw ioError(err, `cannot read ${entry.path}`)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /**
@@ -226,8 +238,6 @@ async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer[]> {
 async function* readFile(entry: SourceEntry, start: number, into?: Buffer): AsyncGenerator<Buffer> {
   const fh = await openListed(entry)
   try {
-    const st = await fh.stat()
-    if (st.size < entry.size) throw new IoError(`${entry.path} shrank from ${entry.size} to ${st.size} bytes after it was listed; the transfer stopped (send it again)`)
     for (let at = start; at < entry.size;) {
       const buf = into ?? Buffer.allocUnsafe(Math.min(SEND_CHUNK, entry.size - at))
       const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, entry.size - at), at).catch(err => { throw ioError(err, `cannot read ${entry.path}`) })

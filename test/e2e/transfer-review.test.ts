@@ -8,7 +8,7 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
-import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   ByteQueue, connect, createServer, encodeManifest, listSources, loadAuthorizedKeys, loadPrivateKey, loadPublicKey, receiveEntries, sendEntries, takeReady,
@@ -122,3 +122,24 @@ t.test('issue 9 review: a listed file swapped for a link before it is read is re
   await t.rejects(sendEntries(s, entries), { code: 'ERR_IO', message: /was replaced after it was listed/ })
   t.throws(() => lstatSync(join(out, 'swap', 'a')), 'nothing arrived under that name')
 })
+
+for (const size of [100, 200_000]) {
+  t.test(`SPEC 8.4: a listed file of ${size} bytes (${size <= 65_536 ? 'read whole' : 'read in pieces'}) that shrank before it is read ends the transfer (ERR_IO), and nothing of it arrives`, async t => {
+    const src = join(dir, `shrink-${size}`)
+    mkdirSync(src)
+    writeFileSync(join(src, 'a'), Buffer.alloc(size, 'x'))
+    const entries = await listSources([src])
+    truncateSync(join(src, 'a'), size / 2)
+    const out = join(dir, `shrink-out-${size}`)
+    mkdirSync(out)
+    const server = createServer({ privateKey: loadPrivateKey(keys.server), authorizedKeys: loadAuthorizedKeys(keys.clientPK) }, stream => {
+      receiveEntries(stream, { kind: 'directory', path: out }).catch(() => {})
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    t.teardown(() => { server.close() })
+    const s = await connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, privateKey: loadPrivateKey(keys.client), serverPublicKey: loadPublicKey(keys.serverPK) })
+    await t.rejects(sendEntries(s, entries), { code: 'ERR_IO', message: new RegExp(`a shrank from ${size} to ${size / 2} bytes after it was listed`) })
+    t.throws(() => lstatSync(join(out, `shrink-${size}`, 'a')), 'nothing arrived under that name')
+  })
+}
