@@ -11,10 +11,11 @@ import { once } from 'node:events'
 import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  ByteQueue, connect, createServer, encodeManifest, listSources, loadAuthorizedKeys, loadPrivateKey, loadPublicKey, receiveEntries, sendEntries, takeReady,
+  ByteQueue, connect, createServer, encodeManifest, listSources, loadAuthorizedKeys, loadPrivateKey, loadPublicKey, receiveEntries, sendEntries, takeReady, type SecureStream,
 } from '../../src/index.js'
 import { listenArgs, makeKeys, spawnCli, tempDir, waitForListening } from '../helpers/cli.js'
 import { cliTransfer, setMtimeMs, summaryOf } from '../helpers/transfer.js'
+import type { TapTest } from '../helpers/streams.js'
 
 const dir = tempDir(t, 'secure-pipe-review-')
 const keys = makeKeys(join(dir, 'keys'))
@@ -102,6 +103,17 @@ t.test('SPEC 8.6: a complete-file resume offer discloses no digest of the receiv
   t.equal(readFileSync(join(out, 'secret'), 'utf8'), 'topsecret-content\n', 'untouched')
 })
 
+/** A session to an in-process receiver that receives one transfer into `out`. */
+async function sessionInto(t: TapTest, out: string): Promise<SecureStream> {
+  const server = createServer({ privateKey: loadPrivateKey(keys.server), authorizedKeys: loadAuthorizedKeys(keys.clientPK) }, stream => {
+    receiveEntries(stream, { kind: 'directory', path: out }).catch(() => {})
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { server.close() })
+  return connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, privateKey: loadPrivateKey(keys.client), serverPublicKey: loadPublicKey(keys.serverPK) })
+}
+
 t.test('issue 9 review: a listed file swapped for a link before it is read is refused (ERR_IO), never sent', async t => {
   const src = join(dir, 'swap')
   mkdirSync(src)
@@ -112,13 +124,7 @@ t.test('issue 9 review: a listed file swapped for a link before it is read is re
   symlinkSync(join(dir, 'secret.key'), join(src, 'a'))
   const out = join(dir, 'swap-out')
   mkdirSync(out)
-  const server = createServer({ privateKey: loadPrivateKey(keys.server), authorizedKeys: loadAuthorizedKeys(keys.clientPK) }, stream => {
-    receiveEntries(stream, { kind: 'directory', path: out }).catch(() => {})
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => { server.close() })
-  const s = await connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, privateKey: loadPrivateKey(keys.client), serverPublicKey: loadPublicKey(keys.serverPK) })
+  const s = await sessionInto(t, out)
   await t.rejects(sendEntries(s, entries), { code: 'ERR_IO', message: /was replaced after it was listed/ })
   t.throws(() => lstatSync(join(out, 'swap', 'a')), 'nothing arrived under that name')
 })
@@ -132,13 +138,7 @@ for (const size of [100, 200_000]) {
     truncateSync(join(src, 'a'), size / 2)
     const out = join(dir, `shrink-out-${size}`)
     mkdirSync(out)
-    const server = createServer({ privateKey: loadPrivateKey(keys.server), authorizedKeys: loadAuthorizedKeys(keys.clientPK) }, stream => {
-      receiveEntries(stream, { kind: 'directory', path: out }).catch(() => {})
-    })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    t.teardown(() => { server.close() })
-    const s = await connect({ host: '127.0.0.1', port: (server.address() as { port: number }).port, privateKey: loadPrivateKey(keys.client), serverPublicKey: loadPublicKey(keys.serverPK) })
+    const s = await sessionInto(t, out)
     await t.rejects(sendEntries(s, entries), { code: 'ERR_IO', message: new RegExp(`a shrank from ${size} to ${size / 2} bytes after it was listed`) })
     t.throws(() => lstatSync(join(out, `shrink-${size}`, 'a')), 'nothing arrived under that name')
   })
